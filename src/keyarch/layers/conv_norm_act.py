@@ -1,0 +1,52 @@
+"""Convolution, optional batch norm, optional activation: the unit most CNNs are built from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+
+class ConvNormAct(nn.Sequential):
+    """``conv`` -> ``bn`` (when ``batch_norm``) -> ``act`` (when ``activation`` is given).
+
+    With batch norm the convolution has no bias, as the norm's shift replaces it, unless
+    ``conv_bias`` says otherwise (torchvision's VGG-BN keeps it). The
+    children are named ``conv``, ``bn`` and ``act`` so that state-dict keys read
+    ``conv1_1.conv.weight``, ``conv1_1.bn.running_mean``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        *,
+        stride: int = 1,
+        padding: int | tuple[int, int] | None = None,
+        groups: int = 1,
+        batch_norm: bool = False,
+        conv_bias: bool | None = None,
+        bn_eps: float = 1e-5,
+        activation: Callable[[], nn.Module] | None = nn.ReLU,
+    ) -> None:
+        super().__init__()
+        if padding is None:  # "same" padding for odd kernels at stride 1
+            padding = (
+                tuple(k // 2 for k in kernel_size)
+                if isinstance(kernel_size, tuple)
+                else kernel_size // 2
+            )
+        self.conv = nn.Conv2d(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=padding,
+            groups=groups,
+            bias=not batch_norm if conv_bias is None else conv_bias,
+        )
+        if batch_norm:
+            self.bn = nn.BatchNorm2d(out_channels, eps=bn_eps)
+        if activation is not None:
+            self.act = activation()

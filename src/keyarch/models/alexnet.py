@@ -1,0 +1,192 @@
+"""AlexNet: Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep
+Convolutional Neural Networks", NeurIPS 2012.
+https://papers.nips.cc/paper/4824-imagenet-classification-with-deep-convolutional-neural-networks
+
+Main ideas: a deep CNN (five convolutional, three fully connected layers) trained on GPUs
+with ReLU, dropout, overlapping pooling, local response normalisation and heavy data
+augmentation wins ImageNet 2012 by a wide margin.
+
+``alexnet_two_tower`` is the network of the paper's Figure 2: its kernels are split over
+two GPUs, so conv2, conv4 and conv5 only see the maps of their own GPU (grouped in two);
+conv1, conv3 and the fully connected layers see both. 227x227 input (the "224" of the
+paper does not divide: (224 - 11) / 4 is not whole), 60,965,224 parameters.
+
+``alexnet`` is the one-tower form of "One weird trick for parallelizing convolutional
+neural networks" (Krizhevsky 2014), the one torchvision publishes weights for: 64, 192,
+384, 256, 256 kernels, no grouping and no LRN, 61,100,840 parameters.
+
+Deviations: both add an adaptive average pooling to 6x6 before fc6, an identity at their
+default input size, so that smaller inputs (at least 63x63 or 67x67) still reach the classifier.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from keyarch.layers import LocalResponseNorm
+from keyarch.models.base import ImageClassifier
+from keyarch.registry import Metric, Paper, model_registrar
+
+PAPER = Paper(
+    title="ImageNet Classification with Deep Convolutional Neural Networks",
+    authors="Alex Krizhevsky, Ilya Sutskever, Geoffrey E. Hinton",
+    year=2012,
+    url="https://papers.nips.cc/paper/4824-imagenet-classification-with-deep-convolutional-neural-networks",
+    main_ideas=(
+        "ReLU non-linearities train several times faster than saturating tanh units.",
+        "Dropout in the fully connected layers and data augmentation (crops, flips, PCA "
+        "colour noise) fight overfitting of a 60 M-parameter network.",
+        "Training split over two GPUs; overlapping max pooling and local response "
+        "normalisation each cut the error a little.",
+    ),
+    importance=(
+        "Won ILSVRC-2012 with 15.3 % top-5 error against 26.2 % for the runner-up and started "
+        "the deep-learning era of computer vision."
+    ),
+)
+register = model_registrar(family="AlexNet", paper=PAPER, input_size=(3, 227, 227))
+
+
+class AlexNet(ImageClassifier):
+    """Five convolutional layers (conv1..conv5) and three fully connected (fc6..fc8).
+
+    ``widths`` are the kernels of conv1..conv5; ``groups`` the number of towers that
+    conv2, conv4 and conv5 are split into; ``lrn`` puts response normalisation after the
+    ReLUs of conv1 and conv2 (section 3.3). ``conv1`` is its (kernel, stride, padding) and
+    ``conv2`` its (stride, padding): ZFNet changes exactly these, and pools in ceil mode.
+    """
+
+    def __init__(
+        self,
+        *,
+        widths: tuple[int, int, int, int, int],
+        groups: int,
+        lrn: bool,
+        conv1: tuple[int, int, int],
+        conv2: tuple[int, int] = (1, 2),
+        ceil_mode: bool = False,
+        min_input_size: int = 63,
+        num_classes: int = 1000,
+        in_chans: int = 3,
+        dropout: float = 0.5,
+        model_name: str = "alexnet",
+    ) -> None:
+        super().__init__(num_classes=num_classes, in_chans=in_chans)
+        self.model_name = model_name
+        self.min_input_size = min_input_size
+        c1, c2, c3, c4, c5 = widths
+        conv1_kernel, conv1_stride, conv1_padding = conv1
+        conv2_stride, conv2_padding = conv2
+
+        def normalisation() -> nn.Module:
+            return LocalResponseNorm(5, k=2.0, alpha=1e-4, beta=0.75) if lrn else nn.Identity()
+
+        self.features = nn.Sequential(
+            OrderedDict(
+                conv1=nn.Conv2d(
+                    in_chans, c1, conv1_kernel, stride=conv1_stride, padding=conv1_padding
+                ),
+                relu1=nn.ReLU(inplace=True),
+                norm1=normalisation(),
+                pool1=nn.MaxPool2d(3, stride=2, ceil_mode=ceil_mode),  # overlapping, section 3.4
+                conv2=nn.Conv2d(
+                    c1, c2, 5, stride=conv2_stride, padding=conv2_padding, groups=groups
+                ),
+                relu2=nn.ReLU(inplace=True),
+                norm2=normalisation(),
+                pool2=nn.MaxPool2d(3, stride=2, ceil_mode=ceil_mode),
+                conv3=nn.Conv2d(c2, c3, 3, padding=1),  # connected across the towers
+                relu3=nn.ReLU(inplace=True),
+                conv4=nn.Conv2d(c3, c4, 3, padding=1, groups=groups),
+                relu4=nn.ReLU(inplace=True),
+                conv5=nn.Conv2d(c4, c5, 3, padding=1, groups=groups),
+                relu5=nn.ReLU(inplace=True),
+                pool5=nn.MaxPool2d(3, stride=2, ceil_mode=ceil_mode),
+            )
+        )
+        self.pool = nn.AdaptiveAvgPool2d((6, 6))
+        self.classifier = nn.Sequential(
+            OrderedDict(
+                drop6=nn.Dropout(dropout),
+                fc6=nn.Linear(c5 * 6 * 6, 4096),
+                relu6=nn.ReLU(inplace=True),
+                drop7=nn.Dropout(dropout),
+                fc7=nn.Linear(4096, 4096),
+                relu7=nn.ReLU(inplace=True),
+                fc8=nn.Linear(4096, num_classes),
+            )
+        )
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)  # N x 256 x 6 x 6 at the default size
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.pool(features).flatten(1))  # N x num_classes
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.num_classes = num_classes
+        self.classifier.fc8 = nn.Linear(4096, num_classes)
+
+
+def init_as_in_paper(model: AlexNet) -> None:
+    """Section 5: weights from N(0, 0.01); biases 1 in conv2, conv4, conv5 and the fully
+    connected layers (to give the ReLUs positive inputs early on), 0 elsewhere."""
+    ones = {"conv2", "conv4", "conv5", "fc6", "fc7", "fc8"}
+    for name, module in [*model.features.named_children(), *model.classifier.named_children()]:
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.normal_(module.weight, std=0.01)
+            nn.init.constant_(module.bias, 1.0 if name in ones else 0.0)
+
+
+@register(
+    description="The paper's two-GPU network (Figure 2): conv2, conv4, conv5 grouped in two, "
+    "LRN after conv1 and conv2, overlapping 3/2 max pooling, dropout 0.5.",
+    deviations=(
+        "227x227 input instead of the paper's stated 224, which does not fit conv1's "
+        "11x11 stride-4 kernels.",
+        "Adaptive average pooling to 6x6 before fc6 (identity at 227).",
+    ),
+    metrics=(Metric("ImageNet (ILSVRC-2010 test)", 62.5, 83.0, "paper, abstract and Table 1"),),
+)
+def alexnet_two_tower(
+    *, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5
+) -> AlexNet:
+    model = AlexNet(
+        widths=(96, 256, 384, 384, 256),
+        groups=2,
+        lrn=True,
+        conv1=(11, 4, 0),
+        min_input_size=67,
+        num_classes=num_classes,
+        in_chans=in_chans,
+        dropout=dropout,
+        model_name="alexnet_two_tower",
+    )
+    init_as_in_paper(model)
+    return model
+
+
+@register(
+    description="The one-tower AlexNet of 'One weird trick' (Krizhevsky 2014), as torchvision "
+    "publishes it: 64-192-384-256-256 kernels, no groups, no LRN.",
+    input_size=(3, 224, 224),
+    deviations=(
+        "Not the 2012 network: the 2014 single-GPU variant (see alexnet_two_tower).",
+        "Adaptive average pooling to 6x6 before fc6, as torchvision has it.",
+    ),
+    metrics=(Metric("ImageNet-1k val", 56.522, 79.066, "torchvision weights, single 224 crop"),),
+)
+def alexnet(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> AlexNet:
+    return AlexNet(
+        widths=(64, 192, 384, 256, 256),
+        groups=1,
+        lrn=False,
+        conv1=(11, 4, 2),
+        num_classes=num_classes,
+        in_chans=in_chans,
+        dropout=dropout,
+        model_name="alexnet",
+    )

@@ -1,0 +1,214 @@
+"""VGG: Simonyan and Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
+Recognition", ICLR 2015. https://arxiv.org/abs/1409.1556
+
+Main ideas: depth is what matters; stacks of 3x3 convolutions (two have the receptive
+field of one 5x5, three of one 7x7, with fewer parameters and more non-linearities),
+five max-pooling stages, width doubling from 64 to 512, and three fully connected layers.
+``VGG_CONFIGS`` copies Table 1 column by column (A, A-LRN, B, C, D, E), in the paper's
+own notation: "conv3-64" is a 3x3 convolution with 64 channels.
+
+Deviations: an adaptive 7x7 average pool before fc6 (identity at 224, as torchvision),
+so inputs down to 32x32 work; weights start from Glorot initialisation, which the paper
+(section 3.1) reports works as well as its staged pre-training from configuration A; the
+``_bn`` variants (batch norm after every convolution, keeping the convolution's bias as
+torchvision does) are not in the paper.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from keyarch.layers import ConvNormAct, LocalResponseNorm
+from keyarch.models.base import ImageClassifier
+from keyarch.registry import Metric, Paper, model_registrar
+
+PAPER = Paper(
+    title="Very Deep Convolutional Networks for Large-Scale Image Recognition",
+    authors="Karen Simonyan, Andrew Zisserman",
+    year=2014,
+    url="https://arxiv.org/abs/1409.1556",
+    main_ideas=(
+        "Only 3x3 convolutions, stacked: the receptive field of large kernels with fewer "
+        "weights and more ReLUs between them.",
+        "Depth from 11 to 19 weight layers improves accuracy steadily (Table 3).",
+        "Scale jittering in training and dense multi-scale evaluation in testing.",
+    ),
+    importance=(
+        "Runner-up of ILSVRC-2014 classification and winner of localisation; its simple, "
+        "uniform design made it the default feature extractor for transfer learning, "
+        "detection and style transfer for years."
+    ),
+)
+register = model_registrar(family="VGG", paper=PAPER, input_size=(3, 224, 224))
+
+# Table 1: ConvNet configurations, one tuple per stage; a max-pool follows every stage.
+VGG_CONFIGS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "A": (("conv3-64",), ("conv3-128",), ("conv3-256", "conv3-256"),
+          ("conv3-512", "conv3-512"), ("conv3-512", "conv3-512")),
+    "A-LRN": (("conv3-64", "LRN"), ("conv3-128",), ("conv3-256", "conv3-256"),
+              ("conv3-512", "conv3-512"), ("conv3-512", "conv3-512")),
+    "B": (("conv3-64", "conv3-64"), ("conv3-128", "conv3-128"), ("conv3-256", "conv3-256"),
+          ("conv3-512", "conv3-512"), ("conv3-512", "conv3-512")),
+    "C": (("conv3-64", "conv3-64"), ("conv3-128", "conv3-128"),
+          ("conv3-256", "conv3-256", "conv1-256"),
+          ("conv3-512", "conv3-512", "conv1-512"),
+          ("conv3-512", "conv3-512", "conv1-512")),
+    "D": (("conv3-64", "conv3-64"), ("conv3-128", "conv3-128"),
+          ("conv3-256", "conv3-256", "conv3-256"),
+          ("conv3-512", "conv3-512", "conv3-512"),
+          ("conv3-512", "conv3-512", "conv3-512")),
+    "E": (("conv3-64", "conv3-64"), ("conv3-128", "conv3-128"),
+          ("conv3-256", "conv3-256", "conv3-256", "conv3-256"),
+          ("conv3-512", "conv3-512", "conv3-512", "conv3-512"),
+          ("conv3-512", "conv3-512", "conv3-512", "conv3-512")),
+}  # fmt: skip
+
+
+def parse_layer(spec: str) -> tuple[int, int]:
+    """Read the paper's notation: 'conv3-256' is (kernel 3, 256 channels)."""
+    kind, channels = spec.split("-")
+    return int(kind.removeprefix("conv")), int(channels)
+
+
+class VGG(ImageClassifier):
+    """Five stages of convolutions (conv1_1 ... conv5_k), each closed by a 2x2 max pool,
+    then fc6, fc7 (4096 units, dropout) and fc8."""
+
+    min_input_size = 32
+
+    def __init__(
+        self,
+        config: str,
+        *,
+        batch_norm: bool = False,
+        num_classes: int = 1000,
+        in_chans: int = 3,
+        dropout: float = 0.5,
+        model_name: str = "vgg",
+    ) -> None:
+        super().__init__(num_classes=num_classes, in_chans=in_chans)
+        if config not in VGG_CONFIGS:
+            raise ValueError(f"unknown VGG configuration {config!r}; expected {list(VGG_CONFIGS)}")
+        self.model_name = model_name
+        self.config = config
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        channels = in_chans
+        for stage, specs in enumerate(VGG_CONFIGS[config], start=1):
+            conv_index = 0
+            for spec in specs:
+                if spec == "LRN":  # A-LRN: Krizhevsky et al.'s constants (section 2.3)
+                    layers[f"norm{stage}"] = LocalResponseNorm(5, k=2.0, alpha=1e-4, beta=0.75)
+                    continue
+                conv_index += 1
+                kernel, width = parse_layer(spec)
+                layers[f"conv{stage}_{conv_index}"] = ConvNormAct(
+                    channels, width, kernel, batch_norm=batch_norm, conv_bias=True
+                )
+                channels = width
+            layers[f"pool{stage}"] = nn.MaxPool2d(2, stride=2)
+        self.features = nn.Sequential(layers)
+        self.pool = nn.AdaptiveAvgPool2d((7, 7))
+        self.classifier = nn.Sequential(
+            OrderedDict(
+                fc6=nn.Linear(channels * 7 * 7, 4096),
+                relu6=nn.ReLU(inplace=True),
+                drop6=nn.Dropout(dropout),
+                fc7=nn.Linear(4096, 4096),
+                relu7=nn.ReLU(inplace=True),
+                drop7=nn.Dropout(dropout),
+                fc8=nn.Linear(4096, num_classes),
+            )
+        )
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)  # N x 512 x 7 x 7 at 224
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.pool(features).flatten(1))  # N x num_classes
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.num_classes = num_classes
+        self.classifier.fc8 = nn.Linear(4096, num_classes)
+
+
+def _imagenet(top1: float, top5: float) -> tuple[Metric, ...]:
+    return (Metric("ImageNet-1k val", top1, top5, "torchvision weights, single 224 crop"),)
+
+
+def _vgg(config: str, name: str, batch_norm: bool, **options) -> VGG:
+    return VGG(config, batch_norm=batch_norm, model_name=name, **options)
+
+
+@register(description="Configuration A of Table 1: 11 weight layers.", metrics=_imagenet(69.020, 88.628))
+def vgg11(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
+    return _vgg("A", "vgg11", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+
+
+@register(description="Configuration A-LRN of Table 1: A with local response normalisation "
+          "after conv1_1 (the paper finds it does not help, Table 3).")
+def vgg11_lrn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
+    return _vgg("A-LRN", "vgg11_lrn", False, num_classes=num_classes, in_chans=in_chans,
+                dropout=dropout)
+
+
+@register(description="Configuration B of Table 1: 13 weight layers.", metrics=_imagenet(69.928, 89.246))
+def vgg13(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
+    return _vgg("B", "vgg13", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+
+
+@register(description="Configuration C of Table 1: 16 weight layers, the last of stages 3-5 "
+          "a 1x1 convolution (extra non-linearity without more receptive field).")
+def vgg16c(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
+    return _vgg("C", "vgg16c", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+
+
+@register(description="Configuration D of Table 1, 'VGG-16': 16 weight layers, 138,357,544 "
+          "parameters.", metrics=_imagenet(71.592, 90.382))
+def vgg16(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
+    return _vgg("D", "vgg16", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+
+
+@register(description="Configuration E of Table 1, 'VGG-19': 19 weight layers.",
+          metrics=_imagenet(72.376, 90.876))
+def vgg19(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
+    return _vgg("E", "vgg19", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+
+
+_BN = ("Batch norm after every convolution (Ioffe & Szegedy 2015) is not in the paper.",)
+
+
+@register(description="Configuration A with batch norm after every convolution.", deviations=_BN)
+def vgg11_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
+    return _vgg("A", "vgg11_bn", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+
+
+@register(description="Configuration B with batch norm after every convolution.", deviations=_BN)
+def vgg13_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
+    return _vgg("B", "vgg13_bn", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+
+
+@register(description="Configuration C with batch norm after every convolution.", deviations=_BN)
+def vgg16c_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
+    return _vgg("C", "vgg16c_bn", True, num_classes=num_classes, in_chans=in_chans,
+                dropout=dropout)
+
+
+@register(description="Configuration D with batch norm after every convolution; "
+          "138,365,992 parameters.", deviations=_BN, metrics=_imagenet(73.360, 91.516))
+def vgg16_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
+    return _vgg("D", "vgg16_bn", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+
+
+@register(description="Configuration E with batch norm after every convolution.", deviations=_BN)
+def vgg19_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
+    return _vgg("E", "vgg19_bn", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)

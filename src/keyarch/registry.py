@@ -1,0 +1,206 @@
+"""The model registry: one decorator per builder, model cards, ``create_model`` and ``list_models``.
+
+A builder is a function with keyword-only arguments that returns an ``nn.Module``; it is
+registered together with the card that describes the paper behind it::
+
+    register = model_registrar(family="VGG", paper=VGG_PAPER, input_size=(3, 224, 224))
+
+    @register(description="Configuration D of Table 1", metrics=(...,))
+    def vgg16(*, num_classes: int = 1000, in_chans: int = 3) -> VGG: ...
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from torch import nn
+
+__all__ = [
+    "Metric",
+    "ModelCard",
+    "Paper",
+    "create_model",
+    "list_models",
+    "model_card",
+    "model_registrar",
+    "register_model",
+]
+
+
+@dataclass(frozen=True)
+class Paper:
+    """The publication a family comes from."""
+
+    title: str
+    authors: str
+    year: int
+    url: str
+    main_ideas: tuple[str, ...]  # two to four lines a reader should remember
+    importance: str  # why the paper matters in the history of the field
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A published result, with where it was published."""
+
+    dataset: str
+    top1: float | None  # accuracy in percent
+    top5: float | None
+    source: str  # the table, paper or weights the figure comes from
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Everything a user should know about one registered model before using it."""
+
+    name: str
+    family: str
+    title: str
+    authors: str
+    year: int
+    url: str
+    main_ideas: tuple[str, ...]
+    importance: str
+    description: str
+    input_size: tuple[int, int, int]  # (channels, height, width) of the default input
+    deviations: tuple[str, ...] = ()  # deliberate differences from the paper
+    metrics: tuple[Metric, ...] = ()
+    # A published ImageNet-1k top-1 accuracy, if any (first such metric), for tables.
+    imagenet_top1: float | None = field(default=None)
+
+    @property
+    def default_input_size(self) -> tuple[int, int, int]:
+        return self.input_size
+
+
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+_CARDS: dict[str, ModelCard] = {}
+
+
+def register_model(
+    *,
+    family: str,
+    paper: Paper,
+    input_size: tuple[int, int, int],
+    description: str,
+    deviations: tuple[str, ...] = (),
+    metrics: tuple[Metric, ...] = (),
+    name: str | None = None,
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Register a builder under its function name (or ``name``); duplicates are an error."""
+
+    def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        model_name = name or builder.__name__
+        if model_name in _BUILDERS:
+            raise ValueError(f"model {model_name!r} is registered twice")
+        imagenet = next((m.top1 for m in metrics if m.dataset.startswith("ImageNet")), None)
+        _BUILDERS[model_name] = builder
+        _CARDS[model_name] = ModelCard(
+            name=model_name,
+            family=family,
+            title=paper.title,
+            authors=paper.authors,
+            year=paper.year,
+            url=paper.url,
+            main_ideas=paper.main_ideas,
+            importance=paper.importance,
+            description=description,
+            input_size=input_size,
+            deviations=deviations,
+            metrics=metrics,
+            imagenet_top1=imagenet,
+        )
+        return builder
+
+    return decorate
+
+
+def model_registrar(
+    *, family: str, paper: Paper, input_size: tuple[int, int, int]
+) -> Callable[..., Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]]:
+    """``register_model`` with the arguments one family shares already bound."""
+
+    def register(**per_model) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+        per_model.setdefault("input_size", input_size)
+        return register_model(family=family, paper=paper, **per_model)
+
+    return register
+
+
+def _ensure_models_imported() -> None:
+    from keyarch import models  # noqa: F401  (importing registers every family)
+
+
+def _unknown(name: object) -> ValueError:
+    names = sorted(_BUILDERS)
+    close = difflib.get_close_matches(str(name), names, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `keyarch list` shows them all"
+    return ValueError(f"unknown model {name!r}{hint}")
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Names of the registered models matching a shell-style ``pattern``, sorted."""
+    if not isinstance(pattern, str):
+        raise TypeError(f"pattern must be a string such as 'vgg*', got {type(pattern).__name__}")
+    _ensure_models_imported()
+    return sorted(n for n in _BUILDERS if fnmatch.fnmatchcase(n, pattern))
+
+
+def model_card(name: str) -> ModelCard:
+    """The card of a registered model: its paper, main ideas, deviations and published metrics."""
+    _ensure_models_imported()
+    if name not in _CARDS:
+        raise _unknown(name)
+    return _CARDS[name]
+
+
+def _check_positive_int(value: object, what: str, model: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"{model}: {what} must be a positive int, got {value!r} ({type(value).__name__})"
+        )
+    if value < 1:
+        raise ValueError(f"{model}: {what} must be a positive int, got {value}")
+
+
+def create_model(
+    name: str, num_classes: int | None = None, in_chans: int | None = None, **kwargs
+) -> nn.Module:
+    """Build a registered model; ``num_classes`` and ``in_chans`` override its defaults.
+
+    Other keyword arguments go to the model's builder; ``keyarch info NAME`` lists them.
+    The returned model carries its card as ``model.card``.
+    """
+    _ensure_models_imported()
+    if not isinstance(name, str) or name not in _BUILDERS:
+        raise _unknown(name)
+    builder = _BUILDERS[name]
+    accepted = inspect.signature(builder).parameters
+    options = dict(kwargs)
+    for key, value in (("num_classes", num_classes), ("in_chans", in_chans)):
+        if value is not None:
+            _check_positive_int(value, key, name)
+            options[key] = value
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"{name} does not take {', '.join(unknown)}; it accepts: {', '.join(accepted)}"
+        )
+    model = builder(**options)
+    model.card = _CARDS[name]
+    return model
+
+
+def builder_options(name: str) -> dict[str, object]:
+    """The keyword arguments a model's builder accepts, with their defaults."""
+    _ensure_models_imported()
+    if name not in _BUILDERS:
+        raise _unknown(name)
+    return {
+        key: param.default for key, param in inspect.signature(_BUILDERS[name]).parameters.items()
+    }
+
