@@ -120,13 +120,32 @@ def register_model(
 
 
 def model_registrar(
-    *, family: str, paper: Paper, input_size: tuple[int, int, int]
+    *,
+    family: str,
+    paper: Paper,
+    input_size: tuple[int, int, int],
+    deviations: tuple[str, ...] = (),
 ) -> Callable[..., Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]]:
-    """``register_model`` with the arguments one family shares already bound."""
+    """``register_model`` with what one family shares already bound; the family's
+    ``deviations`` come after each model's own."""
 
-    def register(**per_model) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-        per_model.setdefault("input_size", input_size)
-        return register_model(family=family, paper=paper, **per_model)
+    def register(
+        *,
+        description: str,
+        input_size: tuple[int, int, int] = input_size,
+        deviations: tuple[str, ...] = (),
+        metrics: tuple[Metric, ...] = (),
+    ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+        return register_model(
+            family=family,
+            paper=paper,
+            input_size=input_size,
+            description=description,
+            deviations=deviations + family_deviations,
+            metrics=metrics,
+        )
+
+    family_deviations = deviations
 
     return register
 
@@ -203,4 +222,3 @@ def builder_options(name: str) -> dict[str, object]:
     return {
         key: param.default for key, param in inspect.signature(_BUILDERS[name]).parameters.items()
     }
-

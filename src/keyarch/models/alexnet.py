@@ -47,7 +47,15 @@ PAPER = Paper(
         "the deep-learning era of computer vision."
     ),
 )
-register = model_registrar(family="AlexNet", paper=PAPER, input_size=(3, 227, 227))
+register = model_registrar(
+    family="AlexNet",
+    paper=PAPER,
+    input_size=(3, 227, 227),
+    deviations=(
+        "Adaptive average pooling to 6x6 before fc6 (identity at the default input size), "
+        "as torchvision has it, so that smaller inputs work.",
+    ),
+)
 
 
 class AlexNet(ImageClassifier):
@@ -147,7 +155,6 @@ def init_as_in_paper(model: AlexNet) -> None:
     deviations=(
         "227x227 input instead of the paper's stated 224, which does not fit conv1's "
         "11x11 stride-4 kernels.",
-        "Adaptive average pooling to 6x6 before fc6 (identity at 227).",
     ),
     metrics=(Metric("ImageNet (ILSVRC-2010 test)", 62.5, 83.0, "paper, abstract and Table 1"),),
 )
@@ -173,10 +180,7 @@ def alexnet_two_tower(
     description="The one-tower AlexNet of 'One weird trick' (Krizhevsky 2014), as torchvision "
     "publishes it: 64-192-384-256-256 kernels, no groups, no LRN.",
     input_size=(3, 224, 224),
-    deviations=(
-        "Not the 2012 network: the 2014 single-GPU variant (see alexnet_two_tower).",
-        "Adaptive average pooling to 6x6 before fc6, as torchvision has it.",
-    ),
+    deviations=("Not the 2012 network: the 2014 single-GPU variant (see alexnet_two_tower).",),
     metrics=(Metric("ImageNet-1k val", 56.522, 79.066, "torchvision weights, single 224 crop"),),
 )
 def alexnet(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> AlexNet:

@@ -53,29 +53,22 @@ C3_CONNECTIONS: tuple[tuple[int, ...], ...] = (
     (0, 1, 2, 3, 4, 5),  # all six
 )  # fmt: skip
 
-# Fig. 3: the output RBF prototypes, stylised digits on a 7x12 grid ('#' = +1, '.' = -1).
-DIGIT_BITMAPS: tuple[tuple[str, ...], ...] = (
-    (".......", "..###..", ".#...#.", "#.....#", "#.....#", "#.....#",
-     "#.....#", "#.....#", "#.....#", ".#...#.", "..###..", "......."),
-    (".......", "...#...", "..##...", ".#.#...", "...#...", "...#...",
-     "...#...", "...#...", "...#...", "...#...", ".#####.", "......."),
-    (".......", "..###..", ".#...#.", "#.....#", "......#", ".....#.",
-     "....#..", "...#...", "..#....", ".#.....", "#######", "......."),
-    (".......", "#######", ".....#.", "....#..", "...#...", "..###..",
-     ".....#.", "......#", "......#", "#....#.", ".####..", "......."),
-    (".......", ".....#.", "....##.", "...#.#.", "..#..#.", ".#...#.",
-     "#....#.", "#######", ".....#.", ".....#.", ".....#.", "......."),
-    (".......", "#######", "#......", "#......", "#.###..", "##...#.",
-     "......#", "......#", "......#", "#....#.", ".####..", "......."),
-    (".......", "...##..", "..#....", ".#.....", "#......", "#.###..",
-     "##...#.", "#.....#", "#.....#", ".#...#.", "..###..", "......."),
-    (".......", "#######", "......#", ".....#.", ".....#.", "....#..",
-     "....#..", "...#...", "...#...", "..#....", "..#....", "......."),
-    (".......", "..###..", ".#...#.", "#.....#", ".#...#.", "..###..",
-     ".#...#.", "#.....#", "#.....#", ".#...#.", "..###..", "......."),
-    (".......", "..###..", ".#...#.", "#.....#", "#.....#", ".#...##",
-     "..###.#", "......#", ".....#.", "....#..", ".##....", "......."),
-)  # fmt: skip
+# Fig. 3: the output RBF prototypes, stylised digits 0-9 on a 7x12 grid, drawn side by
+# side ('#' = +1, '.' = -1).
+DIGIT_BITMAPS = """
+....... ....... ....... ....... ....... ....... ....... ....... ....... .......
+..###.. ...#... ..###.. ####### .....#. ####### ...##.. ####### ..###.. ..###..
+.#...#. ..##... .#...#. .....#. ....##. #...... ..#.... ......# .#...#. .#...#.
+#.....# .#.#... #.....# ....#.. ...#.#. #...... .#..... .....#. #.....# #.....#
+#.....# ...#... ......# ...#... ..#..#. #.###.. #...... .....#. .#...#. #.....#
+#.....# ...#... .....#. ..###.. .#...#. ##...#. #.###.. ....#.. ..###.. .#...##
+#.....# ...#... ....#.. .....#. #....#. ......# ##...#. ....#.. .#...#. ..###.#
+#.....# ...#... ...#... ......# ####### ......# #.....# ...#... #.....# ......#
+#.....# ...#... ..#.... ......# .....#. ......# #.....# ...#... #.....# .....#.
+.#...#. ...#... .#..... #....#. .....#. #....#. .#...#. ..#.... .#...#. ....#..
+..###.. .#####. ####### .####.. .....#. .####.. ..###.. ..#.... ..###.. .##....
+....... ....... ....... ....... ....... ....... ....... ....... ....... .......
+"""
 
 
 class ScaledTanh(nn.Module):
@@ -133,7 +126,8 @@ class PartiallyConnectedConv(nn.Module):
             order.extend(maps)
         # Position of output map i in the concatenation of the groups' outputs.
         self.register_buffer(
-            "restore_order", torch.tensor([order.index(i) for i in range(len(order))]),
+            "restore_order",
+            torch.tensor([order.index(i) for i in range(len(order))]),
             persistent=False,
         )
         self.fan_ins = tuple(fan_ins)
@@ -164,9 +158,9 @@ class EuclideanRBF(nn.Module):
 
 def digit_prototypes() -> torch.Tensor:
     """The ten 7x12 bitmaps as a (10, 84) tensor of +1 and -1."""
-    rows = [[1.0 if ch == "#" else -1.0 for line in bitmap for ch in line]
-            for bitmap in DIGIT_BITMAPS]  # fmt: skip
-    return torch.tensor(rows)
+    lines = [line.split() for line in DIGIT_BITMAPS.strip().splitlines()]  # 12 rows x 10 digits
+    digits = ["".join(row[digit] for row in lines) for digit in range(10)]
+    return torch.tensor([[1.0 if pixel == "#" else -1.0 for pixel in d] for d in digits])
 
 
 def _lecun_uniform_(module: nn.Module) -> None:
@@ -267,6 +261,11 @@ class LeNet5Modern(ImageClassifier):
     description="The paper's LeNet-5: scaled tanh, trainable subsampling, Table I's C3, "
     "F6 of 84 units and a Euclidean RBF output with fixed 7x12 digit prototypes.",
     metrics=(Metric("MNIST test", 99.05, None, "paper, section III-C: 0.95 % test error"),),
+    deviations=(
+        "The RBF output returns negated squared distances (larger = more likely); "
+        "cross-entropy on them is the paper's MAP criterion with j -> infinity.",
+        "The 7x12 digit prototypes are our drawing; Fig. 3 shows them but gives no bitmaps.",
+    ),
 )
 def lenet5(*, num_classes: int = 10, in_chans: int = 1) -> LeNet5:
     return LeNet5(num_classes=num_classes, in_chans=in_chans)
@@ -279,4 +278,3 @@ def lenet5(*, num_classes: int = 10, in_chans: int = 1) -> LeNet5:
 )
 def lenet5_modern(*, num_classes: int = 10, in_chans: int = 1) -> LeNet5Modern:
     return LeNet5Modern(num_classes=num_classes, in_chans=in_chans)
-

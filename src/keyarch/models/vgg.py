@@ -42,7 +42,17 @@ PAPER = Paper(
         "detection and style transfer for years."
     ),
 )
-register = model_registrar(family="VGG", paper=PAPER, input_size=(3, 224, 224))
+register = model_registrar(
+    family="VGG",
+    paper=PAPER,
+    input_size=(3, 224, 224),
+    deviations=(
+        "Adaptive 7x7 average pooling before fc6 (identity at 224, as torchvision), so "
+        "inputs down to 32x32 work.",
+        "Glorot initialisation instead of staged training from configuration A (the paper, "
+        "section 3.1, reports it works as well).",
+    ),
+)
 
 # Table 1: ConvNet configurations, one tuple per stage; a max-pool follows every stage.
 VGG_CONFIGS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -149,37 +159,50 @@ def _vgg(config: str, name: str, batch_norm: bool, **options) -> VGG:
     return VGG(config, batch_norm=batch_norm, model_name=name, **options)
 
 
-@register(description="Configuration A of Table 1: 11 weight layers.", metrics=_imagenet(69.020, 88.628))
+@register(
+    description="Configuration A of Table 1: 11 weight layers.", metrics=_imagenet(69.020, 88.628)
+)
 def vgg11(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
     return _vgg("A", "vgg11", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
-@register(description="Configuration A-LRN of Table 1: A with local response normalisation "
-          "after conv1_1 (the paper finds it does not help, Table 3).")
+@register(
+    description="Configuration A-LRN of Table 1: A with local response normalisation "
+    "after conv1_1 (the paper finds it does not help, Table 3)."
+)
 def vgg11_lrn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
-    return _vgg("A-LRN", "vgg11_lrn", False, num_classes=num_classes, in_chans=in_chans,
-                dropout=dropout)
+    return _vgg(
+        "A-LRN", "vgg11_lrn", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout
+    )
 
 
-@register(description="Configuration B of Table 1: 13 weight layers.", metrics=_imagenet(69.928, 89.246))
+@register(
+    description="Configuration B of Table 1: 13 weight layers.", metrics=_imagenet(69.928, 89.246)
+)
 def vgg13(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
     return _vgg("B", "vgg13", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
-@register(description="Configuration C of Table 1: 16 weight layers, the last of stages 3-5 "
-          "a 1x1 convolution (extra non-linearity without more receptive field).")
+@register(
+    description="Configuration C of Table 1: 16 weight layers, the last of stages 3-5 "
+    "a 1x1 convolution (extra non-linearity without more receptive field)."
+)
 def vgg16c(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
     return _vgg("C", "vgg16c", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
-@register(description="Configuration D of Table 1, 'VGG-16': 16 weight layers, 138,357,544 "
-          "parameters.", metrics=_imagenet(71.592, 90.382))
+@register(
+    description="Configuration D of Table 1, 'VGG-16': 16 weight layers, 138,357,544 parameters.",
+    metrics=_imagenet(71.592, 90.382),
+)
 def vgg16(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
     return _vgg("D", "vgg16", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
-@register(description="Configuration E of Table 1, 'VGG-19': 19 weight layers.",
-          metrics=_imagenet(72.376, 90.876))
+@register(
+    description="Configuration E of Table 1, 'VGG-19': 19 weight layers.",
+    metrics=_imagenet(72.376, 90.876),
+)
 def vgg19(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
     return _vgg("E", "vgg19", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
@@ -187,28 +210,42 @@ def vgg19(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -
 _BN = ("Batch norm after every convolution (Ioffe & Szegedy 2015) is not in the paper.",)
 
 
-@register(description="Configuration A with batch norm after every convolution.", deviations=_BN)
+@register(
+    description="Configuration A with batch norm after every convolution.",
+    deviations=_BN,
+    metrics=_imagenet(70.370, 89.810),
+)
 def vgg11_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
     return _vgg("A", "vgg11_bn", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
-@register(description="Configuration B with batch norm after every convolution.", deviations=_BN)
+@register(
+    description="Configuration B with batch norm after every convolution.",
+    deviations=_BN,
+    metrics=_imagenet(71.586, 90.374),
+)
 def vgg13_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
     return _vgg("B", "vgg13_bn", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
 @register(description="Configuration C with batch norm after every convolution.", deviations=_BN)
 def vgg16c_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
-    return _vgg("C", "vgg16c_bn", True, num_classes=num_classes, in_chans=in_chans,
-                dropout=dropout)
+    return _vgg("C", "vgg16c_bn", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
-@register(description="Configuration D with batch norm after every convolution; "
-          "138,365,992 parameters.", deviations=_BN, metrics=_imagenet(73.360, 91.516))
+@register(
+    description="Configuration D with batch norm after every convolution; 138,365,992 parameters.",
+    deviations=_BN,
+    metrics=_imagenet(73.360, 91.516),
+)
 def vgg16_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
     return _vgg("D", "vgg16_bn", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
-@register(description="Configuration E with batch norm after every convolution.", deviations=_BN)
+@register(
+    description="Configuration E with batch norm after every convolution.",
+    deviations=_BN,
+    metrics=_imagenet(74.218, 91.842),
+)
 def vgg19_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
     return _vgg("E", "vgg19_bn", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)

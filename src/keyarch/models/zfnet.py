@@ -75,7 +75,7 @@ def zfnet(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -
         conv1=(7, 2, 1),  # 224 -> 110
         conv2=(2, 0),  # 55 -> 26
         ceil_mode=True,
-        min_input_size=35,
+        min_input_size=47,
         num_classes=num_classes,
         in_chans=in_chans,
         dropout=dropout,

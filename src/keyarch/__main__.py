@@ -1,0 +1,5 @@
+import sys
+
+from keyarch.cli import main
+
+sys.exit(main())

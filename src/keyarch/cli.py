@@ -1,0 +1,198 @@
+"""The ``keyarch`` command: a thin layer over the library.
+
+Errors in what the user typed give one line on stderr and exit status 2; ``--debug``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not argparse's usage block
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _input_size(text: str) -> tuple[int, int, int]:
+    try:
+        parts = tuple(int(p) for p in text.replace("x", ",").split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3 or min(parts) < 1:
+        raise argparse.ArgumentTypeError(f"expected C,H,W such as 3,224,224, got {text!r}")
+    return parts  # type: ignore[return-value]
+
+
+def _meta_model(name: str) -> torch.nn.Module:
+    """The model on the meta device: shapes and counts without allocating weights."""
+    from keyarch import create_model
+
+    with torch.device("meta"):
+        return create_model(name)
+
+
+def _gmacs(macs: int) -> str:
+    giga = macs / 1e9
+    return f"{giga:.3f}" if giga >= 0.01 else f"{giga:.6f}"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from keyarch import list_models, model_card
+    from keyarch.analysis import count_macs, count_parameters
+
+    names = list_models(args.pattern)
+    if not names:
+        raise ValueError(f"no model matches {args.pattern!r}; try `keyarch list` for all")
+    header = ("name", "family", "year", "params", "GMACs", "input", "ImageNet top-1")
+    rows = []
+    for name in names:
+        card, model = model_card(name), _meta_model(name)
+        top1 = f"{card.imagenet_top1:.3f}" if card.imagenet_top1 is not None else "-"
+        rows.append(
+            (name, card.family, str(card.year), f"{count_parameters(model):,}",
+             _gmacs(count_macs(model, card.input_size)),
+             "x".join(str(d) for d in card.input_size), top1)
+        )  # fmt: skip
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = [
+            c.ljust(w) if i < 2 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        print("  ".join(cells).rstrip())
+    return 0
+
+
+def _format_card(name: str) -> str:
+    from keyarch.registry import builder_options, model_card
+
+    card = model_card(name)
+
+    def wrap(text: str, indent: str) -> list[str]:
+        return textwrap.wrap(text, 92, initial_indent=indent, subsequent_indent=" " * len(indent))
+
+    lines = [
+        f"{card.name} ({card.family})",
+        f"  Paper:       {card.title}",
+        f"  Authors:     {card.authors}",
+        f"  Year:        {card.year}",
+        f"  Link:        {card.url}",
+        f"  Input:       {'x'.join(str(d) for d in card.input_size)} (channels x height x width)",
+        *wrap(card.description, "  What it is:  "),
+        "  Main ideas:",
+        *(line for idea in card.main_ideas for line in wrap(idea, "    - ")),
+        *wrap(card.importance, "  Why it matters: "),
+        "  Deviations from the paper:",
+        *(line for d in card.deviations or ("none",) for line in wrap(d, "    - ")),
+        "  Published results:",
+        *(
+            f"    - {m.dataset}: top-1 {m.top1} %"
+            + (f", top-5 {m.top5} %" if m.top5 is not None else "")
+            + f" ({m.source})"
+            for m in card.metrics
+        ),
+        "  Options:     " + ", ".join(f"{k}={v!r}" for k, v in builder_options(name).items()),
+    ]
+    if not card.metrics:
+        lines.insert(lines.index("  Published results:") + 1, "    - none recorded")
+    return "\n".join(lines)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from keyarch import model_card
+    from keyarch.analysis import format_summary
+
+    card = model_card(args.name)
+    print(_format_card(args.name))
+    if not args.no_summary:
+        size = args.input_size or card.input_size
+        model = _meta_model(args.name)
+        model.check_input(torch.empty(1, *size, device="meta"))
+        print()
+        print(format_summary(model, size))
+    return 0
+
+
+def _load_weights(model: torch.nn.Module, path: Path) -> None:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {path}")
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"{path} is not a readable safetensors file: {error}") from None
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        first = str(error).splitlines()[0]
+        raise ValueError(f"{path} does not hold weights of this model: {first}") from None
+
+
+def cmd_visualize(args: argparse.Namespace) -> int:
+    from keyarch import create_model
+    from keyarch.analysis.visualize import save_visualisations
+    from keyarch.data import load_image
+
+    model = create_model(args.name)
+    image = load_image(args.image, args.input_size or model.card.input_size)
+    if args.weights:
+        _load_weights(model, Path(args.weights))
+    else:
+        print("keyarch: no --weights given: showing randomly initialised filters", file=sys.stderr)
+    for path in save_visualisations(model, image, args.out, layer=args.layer, top=args.top):
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="keyarch", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = commands.add_parser("list", help="list the architectures with their counts")
+    listing.add_argument("pattern", nargs="?", default="*", help="shell wildcard, e.g. 'vgg*'")
+    listing.set_defaults(run=cmd_list)
+
+    info = commands.add_parser("info", help="a model's card and per-layer summary")
+    info.add_argument("name")
+    info.add_argument("--input-size", type=_input_size, help="C,H,W (default: the model's)")
+    info.add_argument("--no-summary", action="store_true", help="only the card")
+    info.set_defaults(run=cmd_info)
+
+    visualize = commands.add_parser(
+        "visualize", help="save first-layer filters, strongest maps and deconvnet projections"
+    )
+    visualize.add_argument("name")
+    visualize.add_argument("--image", required=True, help="an image file")
+    visualize.add_argument("--weights", help="a .safetensors file of the model's weights")
+    visualize.add_argument("--layer", help="a convolution, e.g. conv5 (default: the last)")
+    visualize.add_argument("--top", type=int, default=9, help="how many maps (default 9)")
+    visualize.add_argument("--input-size", type=_input_size, help="C,H,W (default: the model's)")
+    visualize.add_argument("--out", default="visualisations", help="output folder")
+    visualize.set_defaults(run=cmd_visualize)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        if args.debug:
+            raise
+        print(f"keyarch: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

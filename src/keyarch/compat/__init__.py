@@ -1,0 +1,53 @@
+"""Convert reference implementations' state dicts to keyarch's parameter names.
+
+``convert_state_dict("vgg16", torchvision_model.state_dict(), "torchvision")`` returns a
+state dict that ``keyarch.create_model("vgg16").load_state_dict(..., strict=True)``
+accepts, with the same tensors under keyarch's (the paper's) names. Each family keeps its
+own table of names in a module here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+from keyarch.compat import alexnet, vgg
+from keyarch.compat.tables import rename_keys
+
+SOURCES = ("torchvision", "timm")
+
+# (source, model name) -> {source key prefix: keyarch key prefix}
+_TABLES: dict[tuple[str, str], dict[str, str]] = {
+    **{("torchvision", name): table for name, table in alexnet.TORCHVISION.items()},
+    **{("torchvision", name): table for name, table in vgg.torchvision_tables().items()},
+}
+
+
+def supported(source: str | None = None) -> list[str]:
+    """Model names with a converter (from ``source``, or from any source)."""
+    return sorted({name for src, name in _TABLES if source in (None, src)})
+
+
+def convert_state_dict(
+    name: str, state_dict: Mapping[str, torch.Tensor], source: str
+) -> dict[str, torch.Tensor]:
+    """Rename a reference implementation's ``state_dict`` for keyarch's model ``name``.
+
+    Raises ``ValueError`` for an unknown source, a model without a converter from that
+    source, or keys the table does not know (a state dict of another model).
+    """
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    if (source, name) not in _TABLES:
+        raise ValueError(
+            f"no converter for {name!r} from {source}; available: {', '.join(supported(source))}"
+        )
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(
+            f"state_dict must be a mapping of names to tensors, got {type(state_dict).__name__}"
+        )
+    return rename_keys(state_dict, _TABLES[source, name], model=f"{source} {name}")
+
+
+__all__ = ["SOURCES", "convert_state_dict", "supported"]

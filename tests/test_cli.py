@@ -1,0 +1,94 @@
+"""The `keyarch` command: what it prints, and one line with status 2 on bad input."""
+
+import subprocess
+import sys
+
+import pytest
+
+from keyarch.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_shows_every_model_with_counts(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "name",
+        "family",
+        "year",
+        "params",
+        "GMACs",
+        "input",
+        "ImageNet",
+        "top-1",
+    ]
+    vgg16 = next(line for line in lines if line.startswith("vgg16 "))
+    assert vgg16.split() == ["vgg16", "VGG", "2014", "138,357,544", "15.470", "3x224x224", "71.592"]
+    assert any(line.split()[:4] == ["lenet5", "LeNet", "1998", "60,000"] for line in lines)
+
+
+def test_list_takes_a_wildcard(capsys):
+    code, out, _ = run(capsys, "list", "vgg19*")
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["vgg19", "vgg19_bn"]
+
+
+def test_info_prints_the_card_and_the_layers(capsys):
+    code, out, _ = run(capsys, "info", "lenet5")
+    assert code == 0
+    assert "Gradient-Based Learning Applied to Document Recognition" in out
+    assert "Main ideas:" in out and "Deviations from the paper:" in out
+    assert "C3 (PartiallyConnectedConv)" in out
+    assert "Trainable parameters: 60,000" in out
+
+
+def test_info_with_another_input_size(capsys):
+    code, out, _ = run(capsys, "info", "vgg11", "--input-size", "3,32,32")
+    assert code == 0
+    assert "pool5 (MaxPool2d)" in out and "[1, 512, 1, 1]" in out
+
+
+def exit_status(capsys, argv):
+    """main()'s status, whether it returns it or argparse exits with it; and stderr."""
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["info", "vgg17"], "unknown model 'vgg17'; did you mean"),
+        (["info", "alexnet", "--input-size", "1,28,28"], "alexnet expects 3 input channel"),
+        (["info", "lenet5", "--input-size", "3,32,32"], "lenet5 expects 1 input channel"),
+        (["info", "vgg16", "--input-size", "three"], "expected C,H,W"),
+        (["list", "resnext*"], "no model matches"),
+        (["frobnicate"], "invalid choice"),
+        (["visualize", "zfnet", "--image", "/nonexistent.png"], "image file not found"),
+    ],
+)
+def test_bad_input_gives_one_line_and_status_2(capsys, argv, message):
+    code, err = exit_status(capsys, argv)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_console_script_exits_2_with_one_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "keyarch", "info", "alexnett"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "keyarch: error: unknown model 'alexnett'; did you mean alexnet"
+    )
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stdout == ""
