@@ -92,3 +92,50 @@ def test_console_script_exits_2_with_one_line():
     )
     assert len(result.stderr.splitlines()) == 1
     assert result.stdout == ""
+
+
+@pytest.fixture
+def digit_png(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "digit.png"
+    pixels = bytes(255 if 10 <= x <= 13 else 0 for _ in range(28) for x in range(28))
+    Image.frombytes("L", (28, 28), pixels).save(path)
+    return path
+
+
+def test_visualize_with_trained_weights_writes_pngs(capsys, tmp_path, digit_png):
+    from safetensors.torch import save_file
+
+    import keyarch
+
+    weights = tmp_path / "lenet.safetensors"
+    save_file(keyarch.create_model("lenet5_modern").state_dict(), str(weights))
+    code, out, err = run(
+        capsys, "visualize", "lenet5_modern", "--image", str(digit_png),
+        "--weights", str(weights), "--top", "4", "--out", str(tmp_path / "pictures"),
+    )  # fmt: skip
+    assert code == 0, err
+    written = [line for line in out.splitlines() if line.endswith(".png")]
+    assert len(written) == 4 and all((tmp_path / "pictures").joinpath(p).exists() for p in written)
+
+
+def test_visualize_reports_corrupt_and_mismatched_weights(capsys, tmp_path, digit_png):
+    from safetensors.torch import save_file
+
+    import keyarch
+
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{not json")
+    code, err = exit_status(
+        capsys, ["visualize", "lenet5_modern", "--image", str(digit_png), "--weights", str(corrupt)]
+    )
+    assert code == 2 and "is not a readable safetensors file" in err
+    assert len(err.strip().splitlines()) == 1
+
+    other = tmp_path / "other.safetensors"
+    save_file(keyarch.create_model("lenet5").state_dict(), str(other))
+    code, err = exit_status(
+        capsys, ["visualize", "lenet5_modern", "--image", str(digit_png), "--weights", str(other)]
+    )
+    assert code == 2 and "does not hold weights of this model" in err
