@@ -153,6 +153,146 @@ def cmd_visualize(args: argparse.Namespace) -> int:
     return 0
 
 
+_RECIPE_FIELDS = (
+    ("epochs", int), ("batch_size", int), ("lr", float), ("momentum", float),
+    ("weight_decay", float), ("optimizer", str), ("schedule", str), ("warmup_epochs", float),
+    ("label_smoothing", float), ("clip_grad", float), ("augment", str), ("tta", str),
+)  # fmt: skip
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from keyarch.registry import model_card
+    from keyarch.train import TrainConfig, default_recipe, get_recipe, train
+    from keyarch.train.recipes import override
+
+    card = model_card(args.name)
+    dataset = args.dataset or ("mnist" if card.input_size[0] == 1 else "cifar10")
+    recipe = get_recipe(args.recipe) if args.recipe else default_recipe(card.family, dataset)
+    recipe = override(recipe, **{name: getattr(args, name) for name, _ in _RECIPE_FIELDS})
+    config = TrainConfig(
+        model=args.name, dataset=dataset, data_dir=args.data_dir, recipe=recipe,
+        out=Path(args.out), run_name=args.run_name, seed=args.seed, amp=args.amp,
+        channels_last=args.channels_last, compile=args.compile,
+        deterministic=args.deterministic, workers=args.workers,
+        checkpoint_every=args.checkpoint_every, resume=args.resume,
+        train_limit=args.train_limit, test_limit=args.test_limit,
+        download=not args.no_download, image_size=args.image_size,
+        progress=not args.no_progress, device=args.device,
+        # the embedded MNIST subset stands in only when the user named no data at all
+        allow_embedded=args.dataset is None and args.data_dir is None,
+    )  # fmt: skip
+    train(config)
+    return 0
+
+
+def _load_trained(path: str):
+    from keyarch import create_model
+    from keyarch.train.checkpoint import load_weights
+
+    weights, meta = load_weights(path)
+    if "model" not in meta:
+        raise ValueError(f"{path} has no keyarch metadata; was it written by `keyarch train`?")
+    model = create_model(meta["model"], num_classes=meta["num_classes"], in_chans=meta["in_chans"])
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as error:
+        raise ValueError(
+            f"{path} does not fit {meta['model']}: {str(error).splitlines()[0]}"
+        ) from None
+    return model.eval(), meta
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from keyarch.data.datasets import load_dataset
+    from keyarch.data.transforms import eval_transform
+    from keyarch.train.data import Transformed
+    from keyarch.train.distributed import Context, epoch_batches
+    from keyarch.train.evaluate import evaluate
+
+    model, meta = _load_trained(args.checkpoint)
+    dataset = load_dataset(args.dataset, "test", args.data_dir, download=not args.no_download)
+    if tuple(dataset.classes) != tuple(meta["classes"]):
+        raise ValueError(f"{args.checkpoint} was trained on other classes than {args.dataset}'s")
+    transform = eval_transform(crop=meta["resize"], resize=meta["resize"], mean=meta["mean"],
+                               std=meta["std"], pad=meta["pad"])  # fmt: skip
+    test = Transformed(dataset, transform, seed=0, limit=args.limit)
+    batches = epoch_batches(len(test), args.batch_size, seed=0, epoch=0, context=Context(),
+                            shuffle=False, drop_last=False)  # fmt: skip
+    import contextlib
+
+    from torch.utils.data import DataLoader
+
+    result = evaluate(model, DataLoader(test, batch_sampler=batches), crop=meta["crop"],
+                      tta=args.tta, device=torch.device("cpu"),
+                      autocast=contextlib.nullcontext, context=Context())  # fmt: skip
+    print(f"{meta['model']} on {dataset.title} test ({len(test):,} images): "
+          f"single crop {result['test_accuracy']:.4f}"
+          + (f", {args.tta} {result['test_accuracy_' + args.tta]:.4f}" if args.tta != "none" else ""))  # fmt: skip
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from keyarch.data import load_image
+
+    model, meta = _load_trained(args.checkpoint)
+    size = (meta["in_chans"], meta["crop"], meta["crop"])
+    for path in args.images:
+        image = load_image(path, size, mean=tuple(meta["mean"]), std=tuple(meta["std"]))
+        with torch.no_grad():
+            probabilities = torch.softmax(model(image), dim=1)[0]
+        top = probabilities.topk(min(args.top_k, len(probabilities)))
+        ranked = ", ".join(f"{meta['classes'][i]} {p:.3f}" for p, i in zip(top.values.tolist(),
+                           top.indices.tolist(), strict=True))  # fmt: skip
+        print(f"{path}: {ranked}")
+    return 0
+
+
+def _add_train_parser(commands) -> None:
+    from keyarch.data.datasets import DATASETS
+
+    parser = commands.add_parser("train", help="train a model with its paper's recipe")
+    parser.add_argument("name")
+    parser.add_argument("--dataset", choices=DATASETS, help="default: mnist for one-channel models")
+    parser.add_argument("--data-dir", help="where datasets are (then $KEYARCH_DATA, the cache)")
+    parser.add_argument("--recipe", help="a named recipe (keyarch info NAME shows the default)")
+    for name, kind in _RECIPE_FIELDS:
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, help="override the recipe")
+    parser.add_argument("--out", default="runs", help="parent of the run directory")
+    parser.add_argument("--run-name", help="default: MODEL-DATASET")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none")
+    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument("--deterministic", action="store_true", help="deterministic kernels")
+    parser.add_argument("--workers", type=int, default=2, help="data loader processes")
+    parser.add_argument("--checkpoint-every", type=int, default=0, help="steps (0: each epoch)")
+    parser.add_argument("--resume", action="store_true", help="continue the run's checkpoint")
+    parser.add_argument("--train-limit", type=int, help="use only the first N training images")
+    parser.add_argument("--test-limit", type=int, help="use only the first N test images")
+    parser.add_argument("--image-size", type=int, help="network input size")
+    parser.add_argument("--no-download", action="store_true")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")
+    parser.set_defaults(run=cmd_train)
+
+    evaluation = commands.add_parser("eval", help="evaluate a trained model, with TTA")
+    evaluation.add_argument("--checkpoint", required=True, help="model.safetensors of a run")
+    evaluation.add_argument("--dataset", choices=DATASETS, required=True)
+    evaluation.add_argument("--data-dir")
+    evaluation.add_argument("--tta", choices=("none", "flip", "tencrop", "multiscale"),
+                            default="tencrop")  # fmt: skip
+    evaluation.add_argument("--batch-size", type=int, default=100)
+    evaluation.add_argument("--limit", type=int, help="only the first N test images")
+    evaluation.add_argument("--no-download", action="store_true")
+    evaluation.set_defaults(run=cmd_eval)
+
+    predict = commands.add_parser("predict", help="top-k classes of image files")
+    predict.add_argument("images", nargs="+")
+    predict.add_argument("--checkpoint", required=True, help="model.safetensors of a run")
+    predict.add_argument("--top-k", type=int, default=5)
+    predict.set_defaults(run=cmd_predict)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="keyarch", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -179,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     visualize.add_argument("--input-size", type=_input_size, help="C,H,W (default: the model's)")
     visualize.add_argument("--out", default="visualisations", help="output folder")
     visualize.set_defaults(run=cmd_visualize)
+    _add_train_parser(commands)
     return parser
 
 
@@ -192,6 +333,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"keyarch: error: {error}", file=sys.stderr)
         return 2
+    except RuntimeError as error:  # a run that failed (diverged), not bad input
+        from keyarch.train import TrainingDiverged
+
+        if args.debug or not isinstance(error, TrainingDiverged):
+            raise
+        print(f"keyarch: training stopped: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -101,43 +101,41 @@ class Subsampling(nn.Module):
 class PartiallyConnectedConv(nn.Module):
     """C3: output map ``i`` sees only the input maps listed in ``connections[i]`` (Table I).
 
-    Maps with the same number of inputs are computed together as one grouped convolution
-    over their gathered inputs, so only the connected weights exist as parameters.
+    Only the connected kernels are parameters (``weight`` holds them one after another, in
+    the table's order); each forward scatters them into a dense kernel whose unconnected
+    entries are zero, so the layer runs as one ordinary convolution.
     """
 
     def __init__(
         self, connections: tuple[tuple[int, ...], ...], kernel_size: int, *, in_channels: int
     ) -> None:
         super().__init__()
-        self.out_channels = len(connections)
-        self.in_channels = in_channels
-        fan_ins = sorted({len(c) for c in connections})
-        self.convs = nn.ModuleList()
-        order: list[int] = []
-        for fan_in in fan_ins:
-            maps = [i for i, c in enumerate(connections) if len(c) == fan_in]
-            gathered = [j for i in maps for j in connections[i]]
-            self.register_buffer(
-                f"inputs_{fan_in}", torch.tensor(gathered, dtype=torch.long), persistent=False
-            )
-            self.convs.append(
-                nn.Conv2d(fan_in * len(maps), len(maps), kernel_size, groups=len(maps))
-            )
-            order.extend(maps)
-        # Position of output map i in the concatenation of the groups' outputs.
+        out_channels = len(connections)
+        self.dense_shape = (out_channels, in_channels, kernel_size, kernel_size)
+        pairs = [(i, j) for i, inputs in enumerate(connections) for j in inputs]
+        fan_in = [len(inputs) * kernel_size**2 for inputs in connections]
+        self.weight = nn.Parameter(torch.empty(len(pairs), kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.empty(out_channels))
+        # Appendix A: uniform in +-2.4 / fan-in, the fan-in of each output map's units.
+        with torch.no_grad():
+            for k, (i, _) in enumerate(pairs):
+                self.weight[k].uniform_(-2.4 / fan_in[i], 2.4 / fan_in[i])
+            for i in range(out_channels):
+                self.bias[i].uniform_(-2.4 / fan_in[i], 2.4 / fan_in[i])
         self.register_buffer(
-            "restore_order",
-            torch.tensor([order.index(i) for i in range(len(order))]),
-            persistent=False,
+            "outputs", torch.tensor([i for i, _ in pairs], dtype=torch.long), persistent=False
         )
-        self.fan_ins = tuple(fan_ins)
+        self.register_buffer(
+            "inputs", torch.tensor([j for _, j in pairs], dtype=torch.long), persistent=False
+        )
+
+    def dense_weight(self) -> torch.Tensor:
+        """The (out, in, k, k) kernel with zeros where Table I has no connection."""
+        dense = self.weight.new_zeros(self.dense_shape)
+        return dense.index_put((self.outputs, self.inputs), self.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outputs = [
-            conv(x.index_select(1, getattr(self, f"inputs_{fan_in}")))
-            for fan_in, conv in zip(self.fan_ins, self.convs, strict=True)
-        ]
-        return torch.cat(outputs, dim=1).index_select(1, self.restore_order)
+        return nn.functional.conv2d(x, self.dense_weight(), self.bias)
 
 
 class EuclideanRBF(nn.Module):
@@ -164,7 +162,7 @@ def digit_prototypes() -> torch.Tensor:
 
 
 def _lecun_uniform_(module: nn.Module) -> None:
-    """Appendix A: weights and biases uniform in +-2.4 / fan-in."""
+    """Appendix A: weights and biases uniform in +-2.4 / fan-in (C3 does its own)."""
     for conv_or_linear in module.modules():
         if isinstance(conv_or_linear, (nn.Conv2d, nn.Linear)):
             weight = conv_or_linear.weight

@@ -1,0 +1,82 @@
+"""Evaluation with and without test-time augmentation, averaging softmax outputs.
+
+* ``tencrop`` (AlexNet, section 4.1): the four corner crops, the centre crop and their
+  horizontal flips.
+* ``multiscale`` (VGG, section 3.2): the image at several scales Q (1, 1.5 and 2 times the
+  evaluation size, i.e. 256, 384, 512 for 224 crops) and their flips, each taken whole (a
+  centre square); the adaptive pooling before fc6 turns the network into the paper's dense
+  evaluation at every scale.
+* ``flip``: the centre crop and its mirror image.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torchvision.transforms.v2 import functional as TF
+
+from keyarch.train.distributed import Context, sum_across
+
+TTA_MODES = ("none", "flip", "tencrop", "multiscale")
+
+
+def _softmax(model: torch.nn.Module, x: torch.Tensor, autocast) -> torch.Tensor:
+    with autocast():
+        return F.softmax(model(x).float(), dim=1)
+
+
+def tta_probabilities(
+    model: torch.nn.Module, images: torch.Tensor, mode: str, crop: int, autocast
+) -> torch.Tensor:
+    """Class probabilities of a batch of evaluation-size images under ``mode``."""
+    if mode == "none":
+        return _softmax(model, TF.center_crop(images, [crop, crop]), autocast)
+    if mode == "flip":
+        centre = TF.center_crop(images, [crop, crop])
+        return (_softmax(model, centre, autocast) + _softmax(model, centre.flip(-1), autocast)) / 2
+    if mode == "tencrop":
+        crops = TF.ten_crop(images, [crop, crop])  # 5 crops, then their flips
+        return torch.stack([_softmax(model, c, autocast) for c in crops]).mean(0)
+    if mode == "multiscale":
+        size = min(images.shape[-2:])
+        outputs = []
+        for scale in (1.0, 1.5, 2.0):
+            side = max(crop, round(size * scale))
+            resized = TF.center_crop(TF.resize(images, side, antialias=True), [side, side])
+            outputs += [
+                _softmax(model, resized, autocast),
+                _softmax(model, resized.flip(-1), autocast),
+            ]
+        return torch.stack(outputs).mean(0)
+    raise ValueError(f"unknown test-time augmentation {mode!r}; expected one of {TTA_MODES}")
+
+
+@torch.no_grad()
+def evaluate(
+    model: torch.nn.Module,
+    loader,
+    *,
+    crop: int,
+    tta: str,
+    device: torch.device,
+    autocast,
+    context: Context,
+) -> dict[str, float]:
+    """Loss and accuracy of the single centre crop, and accuracy under ``tta`` if any."""
+    model.eval()
+    totals = torch.zeros(4, dtype=torch.float64)  # loss sum, correct, tta correct, count
+    for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
+        with autocast():
+            logits = model(TF.center_crop(images, [crop, crop])).float()
+        totals[0] += F.cross_entropy(logits, labels, reduction="sum").item()
+        totals[1] += (logits.argmax(1) == labels).sum().item()
+        if tta != "none":
+            probabilities = tta_probabilities(model, images, tta, crop, autocast)
+            totals[2] += (probabilities.argmax(1) == labels).sum().item()
+        totals[3] += len(labels)
+    loss, correct, tta_correct, count = sum_across(totals, context).tolist()
+    result = {"test_loss": loss / count, "test_accuracy": correct / count}
+    if tta != "none":
+        result[f"test_accuracy_{tta}"] = tta_correct / count
+    return result
