@@ -10,8 +10,8 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
-demo: $(VENV)/.installed  ## the main job
-	$(VENV)/bin/keyarch list
+demo: $(VENV)/.installed  ## the main job: train LeNet-5 (offline: on the embedded MNIST subset)
+	$(VENV)/bin/keyarch train lenet5
 
 test: $(VENV)/.installed  ## the default test suite (slow tests excluded)
 	$(VENV)/bin/pytest

@@ -21,10 +21,15 @@ def test_checkpoint_restores_weights_optimizer_and_random_state(tmp_path):
     model, optimizer = _model_and_optimizer()
     path = tmp_path / "run" / "checkpoint.safetensors"
     torch.manual_seed(42)
-    checkpoint.save_checkpoint(path, model, optimizer, {"epoch": 3, "history": [{"a": 1.0}]}, {"m": 1})
+    checkpoint.save_checkpoint(
+        path, model, optimizer, {"epoch": 3, "history": [{"a": 1.0}]}, {"m": 1}
+    )
     expected_draw = torch.rand(3)
 
-    fresh, fresh_optimizer = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3)), None
+    fresh, fresh_optimizer = (
+        torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3)),
+        None,
+    )
     fresh_optimizer = torch.optim.Adam(fresh.parameters(), lr=0.5)
     progress = checkpoint.load_checkpoint(path, fresh, fresh_optimizer)
     assert progress == {"epoch": 3, "history": [{"a": 1.0}]}
@@ -36,7 +41,9 @@ def test_checkpoint_restores_weights_optimizer_and_random_state(tmp_path):
     assert restored["param_groups"][0]["lr"] == 0.01
     for index, state in saved["state"].items():
         for key, value in state.items():
-            assert torch.equal(torch.as_tensor(restored["state"][index][key]), torch.as_tensor(value))
+            assert torch.equal(
+                torch.as_tensor(restored["state"][index][key]), torch.as_tensor(value)
+            )
     weights, metadata = checkpoint.load_weights(path)
     assert metadata == {"m": 1} and set(weights) == set(model.state_dict())
 

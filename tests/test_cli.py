@@ -112,9 +112,18 @@ def test_visualize_with_trained_weights_writes_pngs(capsys, tmp_path, digit_png)
     weights = tmp_path / "lenet.safetensors"
     save_file(keyarch.create_model("lenet5_modern").state_dict(), str(weights))
     code, out, err = run(
-        capsys, "visualize", "lenet5_modern", "--image", str(digit_png),
-        "--weights", str(weights), "--top", "4", "--out", str(tmp_path / "pictures"),
-    )  # fmt: skip
+        capsys,
+        "visualize",
+        "lenet5_modern",
+        "--image",
+        str(digit_png),
+        "--weights",
+        str(weights),
+        "--top",
+        "4",
+        "--out",
+        str(tmp_path / "pictures"),
+    )
     assert code == 0, err
     written = [line for line in out.splitlines() if line.endswith(".png")]
     assert len(written) == 4 and all((tmp_path / "pictures").joinpath(p).exists() for p in written)

@@ -8,9 +8,16 @@ import keyarch
 from keyarch.compat import convert_state_dict, supported
 
 TORCHVISION_MODELS = [
-    "alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn",
-    "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
-]  # fmt: skip
+    "alexnet",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
+]
 
 
 def _randomise_batch_norm(model: torch.nn.Module) -> None:

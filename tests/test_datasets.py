@@ -50,7 +50,9 @@ def test_idx_files_read_back_exactly(tmp_path):
     (tmp_path / "a.idx").write_bytes(idx_bytes(array))
     (tmp_path / "a.idx.gz").write_bytes(gzip.compress(idx_bytes(array)))
     for name in ("a.idx", "a.idx.gz"):
-        assert torch.equal(formats.read_idx(tmp_path / name), torch.from_numpy(array.astype(np.uint8)))
+        assert torch.equal(
+            formats.read_idx(tmp_path / name), torch.from_numpy(array.astype(np.uint8))
+        )
 
 
 def test_truncated_and_foreign_idx_files_are_named(tmp_path):
@@ -89,7 +91,9 @@ def test_without_a_manifest_the_official_checksums_apply(mnist_fixture):
 def test_missing_dataset_says_where_it_looked(tmp_path, monkeypatch):
     monkeypatch.setenv("KEYARCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("KEYARCH_DATA", raising=False)
-    with pytest.raises(FileNotFoundError, match=r"Fashion-MNIST not found in .*nowhere.*--data-dir"):
+    with pytest.raises(
+        FileNotFoundError, match=r"Fashion-MNIST not found in .*nowhere.*--data-dir"
+    ):
         load_dataset("fashion-mnist", "train", tmp_path / "nowhere", download=False)
 
 

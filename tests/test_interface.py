@@ -7,10 +7,23 @@ import keyarch
 
 # name -> smallest height/width it accepts (exact for LeNet-5, whose C5 needs 5x5 maps)
 MIN_SIZES = {
-    "lenet5": 32, "lenet5_modern": 32, "alexnet": 63, "alexnet_two_tower": 67, "zfnet": 47,
-    "vgg11": 32, "vgg11_lrn": 32, "vgg13": 32, "vgg16c": 32, "vgg16": 32, "vgg19": 32,
-    "vgg11_bn": 32, "vgg13_bn": 32, "vgg16c_bn": 32, "vgg16_bn": 32, "vgg19_bn": 32,
-}  # fmt: skip
+    "lenet5": 32,
+    "lenet5_modern": 32,
+    "alexnet": 63,
+    "alexnet_two_tower": 67,
+    "zfnet": 47,
+    "vgg11": 32,
+    "vgg11_lrn": 32,
+    "vgg13": 32,
+    "vgg16c": 32,
+    "vgg16": 32,
+    "vgg19": 32,
+    "vgg11_bn": 32,
+    "vgg13_bn": 32,
+    "vgg16c_bn": 32,
+    "vgg16_bn": 32,
+    "vgg19_bn": 32,
+}
 
 
 @pytest.mark.parametrize("name", sorted(MIN_SIZES))

@@ -5,10 +5,23 @@ import keyarch
 from keyarch.registry import Paper, register_model
 
 ISSUE_2_MODELS = {
-    "lenet5", "lenet5_modern", "alexnet", "alexnet_two_tower", "zfnet",
-    "vgg11", "vgg11_lrn", "vgg13", "vgg16c", "vgg16", "vgg19",
-    "vgg11_bn", "vgg13_bn", "vgg16c_bn", "vgg16_bn", "vgg19_bn",
-}  # fmt: skip
+    "lenet5",
+    "lenet5_modern",
+    "alexnet",
+    "alexnet_two_tower",
+    "zfnet",
+    "vgg11",
+    "vgg11_lrn",
+    "vgg13",
+    "vgg16c",
+    "vgg16",
+    "vgg19",
+    "vgg11_bn",
+    "vgg13_bn",
+    "vgg16c_bn",
+    "vgg16_bn",
+    "vgg19_bn",
+}
 
 
 def test_every_classic_cnn_is_registered():

@@ -19,7 +19,7 @@ def test_pca_recovers_a_known_colour_covariance():
     torch.manual_seed(0)
     direction = torch.tensor([1.0, 1.0, 1.0]) / 3**0.5  # brightness varies, hue does not
     brightness = torch.rand(200, 1, 8, 8) * 0.8
-    images = (0.1 + brightness * direction.view(1, 3, 1, 1) * 3**0.5 / 3 * 3)
+    images = 0.1 + brightness * direction.view(1, 3, 1, 1) * 3**0.5 / 3 * 3
     images = (images.clamp(0, 1) * 255).round().to(torch.uint8)
     eigenvalues, eigenvectors = fit_pca_lighting(images)
     assert eigenvalues[-1] > 100 * eigenvalues[:-1].max()  # one dominant component
@@ -54,7 +54,9 @@ def test_scale_jitter_draws_the_shorter_side_from_the_range():
 @pytest.mark.parametrize("augment", ["none", "crop-flip", "alexnet", "vgg", "inception"])
 def test_training_pipelines_give_normalised_crops(augment):
     pca = (torch.tensor([0.001, 0.01, 0.1]), torch.eye(3))
-    transform = train_transform(augment, crop=24, resize=28, mean=(0.5,) * 3, std=(0.25,) * 3, pca=pca)
+    transform = train_transform(
+        augment, crop=24, resize=28, mean=(0.5,) * 3, std=(0.25,) * 3, pca=pca
+    )
     out = transform(torch.randint(0, 256, (3, 40, 50), dtype=torch.uint8))
     assert out.shape == (3, 24, 24) and out.dtype == torch.float32
     assert -2.5 < out.mean() < 2.5

@@ -56,10 +56,16 @@ def cmd_list(args: argparse.Namespace) -> int:
         card, model = model_card(name), _meta_model(name)
         top1 = f"{card.imagenet_top1:.3f}" if card.imagenet_top1 is not None else "-"
         rows.append(
-            (name, card.family, str(card.year), f"{count_parameters(model):,}",
-             _gmacs(count_macs(model, card.input_size)),
-             "x".join(str(d) for d in card.input_size), top1)
-        )  # fmt: skip
+            (
+                name,
+                card.family,
+                str(card.year),
+                f"{count_parameters(model):,}",
+                _gmacs(count_macs(model, card.input_size)),
+                "x".join(str(d) for d in card.input_size),
+                top1,
+            )
+        )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         cells = [
@@ -72,6 +78,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _format_card(name: str) -> str:
     from keyarch.registry import builder_options, model_card
+    from keyarch.train.recipes import PAPER_RECIPES, RECIPES
 
     card = model_card(name)
 
@@ -102,6 +109,14 @@ def _format_card(name: str) -> str:
     ]
     if not card.metrics:
         lines.insert(lines.index("  Published results:") + 1, "    - none recorded")
+    if card.family in PAPER_RECIPES:
+        recipe = RECIPES[PAPER_RECIPES[card.family]]
+        source, *settings = recipe.describe()
+        lines.append(
+            f"  Paper recipe `{recipe.name}` (each field can be overridden on `keyarch train`):"
+        )
+        lines += wrap(source.removeprefix("source: "), "    ")
+        lines += wrap("; ".join(settings), "    ")
     return "\n".join(lines)
 
 
@@ -154,10 +169,19 @@ def cmd_visualize(args: argparse.Namespace) -> int:
 
 
 _RECIPE_FIELDS = (
-    ("epochs", int), ("batch_size", int), ("lr", float), ("momentum", float),
-    ("weight_decay", float), ("optimizer", str), ("schedule", str), ("warmup_epochs", float),
-    ("label_smoothing", float), ("clip_grad", float), ("augment", str), ("tta", str),
-)  # fmt: skip
+    ("epochs", int),
+    ("batch_size", int),
+    ("lr", float),
+    ("momentum", float),
+    ("weight_decay", float),
+    ("optimizer", str),
+    ("schedule", str),
+    ("warmup_epochs", float),
+    ("label_smoothing", float),
+    ("clip_grad", float),
+    ("augment", str),
+    ("tta", str),
+)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -170,17 +194,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     recipe = get_recipe(args.recipe) if args.recipe else default_recipe(card.family, dataset)
     recipe = override(recipe, **{name: getattr(args, name) for name, _ in _RECIPE_FIELDS})
     config = TrainConfig(
-        model=args.name, dataset=dataset, data_dir=args.data_dir, recipe=recipe,
-        out=Path(args.out), run_name=args.run_name, seed=args.seed, amp=args.amp,
-        channels_last=args.channels_last, compile=args.compile,
-        deterministic=args.deterministic, workers=args.workers,
-        checkpoint_every=args.checkpoint_every, resume=args.resume,
-        train_limit=args.train_limit, test_limit=args.test_limit,
-        download=not args.no_download, image_size=args.image_size,
-        progress=not args.no_progress, device=args.device,
+        model=args.name,
+        dataset=dataset,
+        data_dir=args.data_dir,
+        recipe=recipe,
+        out=Path(args.out),
+        run_name=args.run_name,
+        seed=args.seed,
+        amp=args.amp,
+        channels_last=args.channels_last,
+        compile=args.compile,
+        deterministic=args.deterministic,
+        workers=args.workers,
+        checkpoint_every=args.checkpoint_every,
+        resume=args.resume,
+        train_limit=args.train_limit,
+        test_limit=args.test_limit,
+        download=not args.no_download,
+        image_size=args.image_size,
+        progress=not args.no_progress,
+        device=args.device,
         # the embedded MNIST subset stands in only when the user named no data at all
         allow_embedded=args.dataset is None and args.data_dir is None,
-    )  # fmt: skip
+    )
     train(config)
     return 0
 
@@ -213,21 +249,41 @@ def cmd_eval(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset, "test", args.data_dir, download=not args.no_download)
     if tuple(dataset.classes) != tuple(meta["classes"]):
         raise ValueError(f"{args.checkpoint} was trained on other classes than {args.dataset}'s")
-    transform = eval_transform(crop=meta["resize"], resize=meta["resize"], mean=meta["mean"],
-                               std=meta["std"], pad=meta["pad"])  # fmt: skip
+    transform = eval_transform(
+        crop=meta["resize"],
+        resize=meta["resize"],
+        mean=meta["mean"],
+        std=meta["std"],
+        pad=meta["pad"],
+    )
     test = Transformed(dataset, transform, seed=0, limit=args.limit)
-    batches = epoch_batches(len(test), args.batch_size, seed=0, epoch=0, context=Context(),
-                            shuffle=False, drop_last=False)  # fmt: skip
+    batches = epoch_batches(
+        len(test),
+        args.batch_size,
+        seed=0,
+        epoch=0,
+        context=Context(),
+        shuffle=False,
+        drop_last=False,
+    )
     import contextlib
 
     from torch.utils.data import DataLoader
 
-    result = evaluate(model, DataLoader(test, batch_sampler=batches), crop=meta["crop"],
-                      tta=args.tta, device=torch.device("cpu"),
-                      autocast=contextlib.nullcontext, context=Context())  # fmt: skip
-    print(f"{meta['model']} on {dataset.title} test ({len(test):,} images): "
-          f"single crop {result['test_accuracy']:.4f}"
-          + (f", {args.tta} {result['test_accuracy_' + args.tta]:.4f}" if args.tta != "none" else ""))  # fmt: skip
+    result = evaluate(
+        model,
+        DataLoader(test, batch_sampler=batches),
+        crop=meta["crop"],
+        tta=args.tta,
+        device=torch.device("cpu"),
+        autocast=contextlib.nullcontext,
+        context=Context(),
+    )
+    print(
+        f"{meta['model']} on {dataset.title} test ({len(test):,} images): "
+        f"single crop {result['test_accuracy']:.4f}"
+        + (f", {args.tta} {result['test_accuracy_' + args.tta]:.4f}" if args.tta != "none" else "")
+    )
     return 0
 
 
@@ -241,8 +297,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         with torch.no_grad():
             probabilities = torch.softmax(model(image), dim=1)[0]
         top = probabilities.topk(min(args.top_k, len(probabilities)))
-        ranked = ", ".join(f"{meta['classes'][i]} {p:.3f}" for p, i in zip(top.values.tolist(),
-                           top.indices.tolist(), strict=True))  # fmt: skip
+        ranked = ", ".join(
+            f"{meta['classes'][i]} {p:.3f}"
+            for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)
+        )
         print(f"{path}: {ranked}")
     return 0
 
@@ -279,8 +337,9 @@ def _add_train_parser(commands) -> None:
     evaluation.add_argument("--checkpoint", required=True, help="model.safetensors of a run")
     evaluation.add_argument("--dataset", choices=DATASETS, required=True)
     evaluation.add_argument("--data-dir")
-    evaluation.add_argument("--tta", choices=("none", "flip", "tencrop", "multiscale"),
-                            default="tencrop")  # fmt: skip
+    evaluation.add_argument(
+        "--tta", choices=("none", "flip", "tencrop", "multiscale"), default="tencrop"
+    )
     evaluation.add_argument("--batch-size", type=int, default=100)
     evaluation.add_argument("--limit", type=int, help="only the first N test images")
     evaluation.add_argument("--no-download", action="store_true")

@@ -71,9 +71,14 @@ def _forward_recording(
         switch = _Switches(module, x.shape)
         if isinstance(module, nn.MaxPool2d):
             x, switch.indices = F.max_pool2d(
-                x, module.kernel_size, module.stride, module.padding, module.dilation,
-                ceil_mode=module.ceil_mode, return_indices=True,
-            )  # fmt: skip
+                x,
+                module.kernel_size,
+                module.stride,
+                module.padding,
+                module.dilation,
+                ceil_mode=module.ceil_mode,
+                return_indices=True,
+            )
         elif isinstance(module, nn.ReLU):
             x = F.relu(x)  # never in place: the map is returned
         else:
@@ -89,9 +94,13 @@ def _reverse(activation: torch.Tensor, record: list[_Switches]) -> torch.Tensor:
         module = switch.module
         if isinstance(module, nn.MaxPool2d):
             y = F.max_unpool2d(
-                y, switch.indices, module.kernel_size, module.stride, module.padding,
+                y,
+                switch.indices,
+                module.kernel_size,
+                module.stride,
+                module.padding,
                 output_size=switch.input_shape[-2:],
-            )  # fmt: skip
+            )
         elif isinstance(module, nn.ReLU):
             y = F.relu(y)
         elif isinstance(module, nn.Conv2d):
@@ -102,9 +111,13 @@ def _reverse(activation: torch.Tensor, record: list[_Switches]) -> torch.Tensor:
             ]
             extra = [switch.input_shape[2 + i] - expected[i] for i in range(2)]
             y = F.conv_transpose2d(
-                y, module.weight, stride=stride, padding=padding, output_padding=extra,
+                y,
+                module.weight,
+                stride=stride,
+                padding=padding,
+                output_padding=extra,
                 groups=module.groups,
-            )  # fmt: skip
+            )
     return y
 
 
@@ -198,17 +211,34 @@ def save_visualisations(
     model.eval()
     layer = layer or layer_names(model)[-1]
     name = getattr(model, "model_name", type(model).__name__)
-    paths = [out / "filters_first_layer.png", out / f"feature_maps_{layer}.png",
-             out / f"deconvnet_{layer}.png", out / "input.png"]  # fmt: skip
+    paths = [
+        out / "filters_first_layer.png",
+        out / f"feature_maps_{layer}.png",
+        out / f"deconvnet_{layer}.png",
+        out / "input.png",
+    ]
 
     filters = first_layer_filters(model)
-    _grid_figure([_as_image(f) for f in filters], [""] * len(filters), paths[0],
-                 f"{name}: first-layer filters {tuple(filters.shape[1:])}")  # fmt: skip
+    _grid_figure(
+        [_as_image(f) for f in filters],
+        [""] * len(filters),
+        paths[0],
+        f"{name}: first-layer filters {tuple(filters.shape[1:])}",
+    )
     maps, channels = strongest_feature_maps(model, image, layer, top)
-    _grid_figure([_normalise(m).numpy() for m in maps], [f"map {c}" for c in channels], paths[1],
-                 f"{name}: strongest maps of {layer}", cmap="viridis")  # fmt: skip
+    _grid_figure(
+        [_normalise(m).numpy() for m in maps],
+        [f"map {c}" for c in channels],
+        paths[1],
+        f"{name}: strongest maps of {layer}",
+        cmap="viridis",
+    )
     projections = [deconvnet_projection(model, image, layer, c) for c in channels]
-    _grid_figure([_as_image(p) for p in projections], [f"map {c}" for c in channels], paths[2],
-                 f"{name}: deconvnet projections of {layer}'s strongest activations")  # fmt: skip
+    _grid_figure(
+        [_as_image(p) for p in projections],
+        [f"map {c}" for c in channels],
+        paths[2],
+        f"{name}: deconvnet projections of {layer}'s strongest activations",
+    )
     _grid_figure([_as_image(image[0])], ["input"], paths[3], f"{name}: input")
     return paths

@@ -22,27 +22,71 @@ from safetensors.torch import load_file, save_file
 from keyarch.data import formats, sources
 
 MNIST_CLASSES = tuple(str(d) for d in range(10))
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                   "Sneaker", "Bag", "Ankle boot")  # fmt: skip
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-                   "ship", "truck")  # fmt: skip
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 
-_IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")  # fmt: skip
+_IDX_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 MNIST = sources.Source(
-    "MNIST", ("mnist", "MNIST/raw"),
-    dict(zip(_IDX_FILES, ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
-                          "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"),
-             strict=True)),
+    "MNIST",
+    ("mnist", "MNIST/raw"),
+    dict(
+        zip(
+            _IDX_FILES,
+            (
+                "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                "d53e105ee54ea40749a09fcbcd1e9432",
+                "9fb629c4189551a2d022fa330f9573f3",
+                "ec29112dd5afa0611ce80d1b7f02629c",
+            ),
+            strict=True,
+        )
+    ),
     ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
-)  # fmt: skip
+)
 FASHION_MNIST = sources.Source(
-    "Fashion-MNIST", ("fashion-mnist", "FashionMNIST/raw"),
-    dict(zip(_IDX_FILES, ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
-                          "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310"),
-             strict=True)),
+    "Fashion-MNIST",
+    ("fashion-mnist", "FashionMNIST/raw"),
+    dict(
+        zip(
+            _IDX_FILES,
+            (
+                "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                "25c81989df183df01b3e8a0aad5dffbe",
+                "bef4ecab320f06d8554ea6380940ec79",
+                "bb300cfdad3c16e7a12a480ee83cd310",
+            ),
+            strict=True,
+        )
+    ),
     ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-)  # fmt: skip
+)
 CIFAR10 = sources.Source(
     "CIFAR-10",
     ("cifar10", "cifar-10"),
@@ -108,9 +152,14 @@ def _idx_dataset(source, classes, split, data_dir, download, allow_embedded) -> 
     if len(images) != len(labels):
         raise ValueError(f"{folder}: {len(images)} {prefix} images but {len(labels)} labels")
     return ImageDataset(
-        source.title, split, classes, labels, images.unsqueeze(1), mode="L",
+        source.title,
+        split,
+        classes,
+        labels,
+        images.unsqueeze(1),
+        mode="L",
         provenance=f"{source.title} {split} from {origin}{folder} ({how})",
-    )  # fmt: skip
+    )
 
 
 def _cifar_dataset(source, classes, label_bytes, members, split, data_dir, download):
@@ -142,9 +191,13 @@ def _cifar_dataset(source, classes, label_bytes, members, split, data_dir, downl
     images = torch.cat([p[0] for p in parts])
     labels = torch.cat([p[1] for p in parts])
     return ImageDataset(
-        source.title, split, classes, labels, images,
+        source.title,
+        split,
+        classes,
+        labels,
+        images,
         provenance=f"{source.title} {split} from {origin}{archive} ({how})",
-    )  # fmt: skip
+    )
 
 
 def _folder_cache_key(samples: list[tuple[Path, int]]) -> str:
@@ -168,8 +221,14 @@ def folder_dataset(root: Path, split: str, title: str, *, max_cached_pixels: int
     paths = [path for path, _ in samples]
     first = formats.decode_image(paths[0])
     if first.numel() * len(paths) > max_cached_pixels or max(first.shape[1:]) > 64:
-        return ImageDataset(title, split, tuple(classes), labels, paths=paths,
-                            provenance=f"{title} {split} from {root} (read on demand)")  # fmt: skip
+        return ImageDataset(
+            title,
+            split,
+            tuple(classes),
+            labels,
+            paths=paths,
+            provenance=f"{title} {split} from {root} (read on demand)",
+        )
     cache = sources.cache_dir() / "decoded" / f"{_folder_cache_key(samples)}.safetensors"
     images = None
     if cache.is_file():
@@ -187,8 +246,14 @@ def folder_dataset(root: Path, split: str, title: str, *, max_cached_pixels: int
         save_file({"images": images.contiguous()}, str(scratch))
         scratch.replace(cache)
         note = f"decoded once and cached in {cache}"
-    return ImageDataset(title, split, tuple(classes), labels, images,
-                        provenance=f"{title} {split} from {root} ({note})")  # fmt: skip
+    return ImageDataset(
+        title,
+        split,
+        tuple(classes),
+        labels,
+        images,
+        provenance=f"{title} {split} from {root} ({note})",
+    )
 
 
 def _split_folder(root: Path, split: str) -> Path:
@@ -227,8 +292,15 @@ def load_dataset(
         }
         return _cifar_dataset(CIFAR10, CIFAR10_CLASSES, 1, members, split, data_dir, download)
     if name == "cifar100":
-        dataset = _cifar_dataset(CIFAR100, (), 2, {"train": ["train.bin"], "test": ["test.bin"]},
-                                 split, data_dir, download)  # fmt: skip
+        dataset = _cifar_dataset(
+            CIFAR100,
+            (),
+            2,
+            {"train": ["train.bin"], "test": ["test.bin"]},
+            split,
+            data_dir,
+            download,
+        )
         dataset.classes = tuple(str(i) for i in range(100))
         return dataset
     if name == "cifar10-jpeg":

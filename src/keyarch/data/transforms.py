@@ -100,11 +100,16 @@ def train_transform(
     elif augment == "pad":
         steps = [v2.CenterCrop(crop)]  # centre-crop to a larger size pads with zeros
     elif augment == "distort":
-        steps = [*fit, v2.RandomAffine(degrees=0, translate=(0.07, 0.07), scale=(0.9, 1.1),
-                                       shear=(-10, 10))]  # fmt: skip
+        steps = [
+            *fit,
+            v2.RandomAffine(degrees=0, translate=(0.07, 0.07), scale=(0.9, 1.1), shear=(-10, 10)),
+        ]
     elif augment == "crop-flip":
-        steps = [v2.Resize(resize, antialias=True), v2.RandomCrop(crop, padding=4),
-                 v2.RandomHorizontalFlip()]  # fmt: skip
+        steps = [
+            v2.Resize(resize, antialias=True),
+            v2.RandomCrop(crop, padding=4),
+            v2.RandomHorizontalFlip(),
+        ]
     elif augment == "alexnet":
         steps = [v2.Resize(resize, antialias=True), v2.RandomCrop(crop), v2.RandomHorizontalFlip()]
     elif augment == "vgg":

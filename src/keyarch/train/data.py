@@ -71,28 +71,56 @@ class RunData:
     notes: list[str] = field(default_factory=list)
 
     def train_batches(self, epoch: int, start: int) -> list[list[int]]:
-        batches = epoch_batches(len(self.train), self.batch_size, seed=self.seed, epoch=epoch,
-                                context=self.context, shuffle=True, drop_last=True)  # fmt: skip
+        batches = epoch_batches(
+            len(self.train),
+            self.batch_size,
+            seed=self.seed,
+            epoch=epoch,
+            context=self.context,
+            shuffle=True,
+            drop_last=True,
+        )
         return batches[start:]
 
     def test_batches(self) -> list[list[int]]:
-        return epoch_batches(len(self.test), self.batch_size, seed=0, epoch=0,
-                             context=self.context, shuffle=False, drop_last=False)  # fmt: skip
+        return epoch_batches(
+            len(self.test),
+            self.batch_size,
+            seed=0,
+            epoch=0,
+            context=self.context,
+            shuffle=False,
+            drop_last=False,
+        )
 
     def loader(self, dataset: Dataset, batches: list[list[int]]) -> DataLoader:
-        return DataLoader(dataset, batch_sampler=batches, num_workers=self.workers,
-                          persistent_workers=False, pin_memory=torch.cuda.is_available())  # fmt: skip
+        return DataLoader(
+            dataset,
+            batch_sampler=batches,
+            num_workers=self.workers,
+            persistent_workers=False,
+            pin_memory=torch.cuda.is_available(),
+        )
 
     def weights_metadata(self, model: str) -> dict[str, object]:
         """What ``keyarch eval`` and ``predict`` need to rebuild the model and its input."""
-        return {"model": model, "num_classes": len(self.classes), "in_chans": self.channels,
-                "classes": list(self.classes), "dataset": self.title, "crop": self.crop,
-                "resize": self.resize, "pad": self.pad, "mean": list(self.mean),
-                "std": list(self.std)}  # fmt: skip
+        return {
+            "model": model,
+            "num_classes": len(self.classes),
+            "in_chans": self.channels,
+            "classes": list(self.classes),
+            "dataset": self.title,
+            "crop": self.crop,
+            "resize": self.resize,
+            "pad": self.pad,
+            "mean": list(self.mean),
+            "std": list(self.std),
+        }
 
 
-def input_sizes(model_card, model_min: int, fixed: bool, native: int, augment: str,
-                image_size: int | None) -> tuple[int, int, bool]:  # fmt: skip
+def input_sizes(
+    model_card, model_min: int, fixed: bool, native: int, augment: str, image_size: int | None
+) -> tuple[int, int, bool]:
     """(crop, resize, pad): the network's input size, the size images are brought to first,
     and whether small images are centred in a larger field instead of scaled."""
     if fixed:
@@ -114,11 +142,19 @@ def input_sizes(model_card, model_min: int, fixed: bool, native: int, augment: s
 def prepare_data(config, card, dataset: str, recipe, context: Context) -> RunData:
     notes = []
     train_raw: ImageDataset = load_dataset(
-        dataset, "train", config.data_dir, download=config.download,
+        dataset,
+        "train",
+        config.data_dir,
+        download=config.download,
         allow_embedded=config.allow_embedded,
-    )  # fmt: skip
-    test_raw = load_dataset(dataset, "test", config.data_dir, download=config.download,
-                            allow_embedded=config.allow_embedded)  # fmt: skip
+    )
+    test_raw = load_dataset(
+        dataset,
+        "test",
+        config.data_dir,
+        download=config.download,
+        allow_embedded=config.allow_embedded,
+    )
     notes += [f"data: {train_raw.provenance}", f"data: {test_raw.provenance}"]
     sample, _ = train_raw[0]
     channels, native = sample.shape[0], min(sample.shape[1:])
@@ -126,8 +162,14 @@ def prepare_data(config, card, dataset: str, recipe, context: Context) -> RunDat
 
     with torch.device("meta"):
         probe = create_model(card.name, in_chans=channels)
-    crop, resize, pad = input_sizes(card, probe.min_input_size, probe.fixed_input_size, native,
-                                    recipe.augment, config.image_size)  # fmt: skip
+    crop, resize, pad = input_sizes(
+        card,
+        probe.min_input_size,
+        probe.fixed_input_size,
+        native,
+        recipe.augment,
+        config.image_size,
+    )
     mean, std = NORMALISATION.get(dataset, (IMAGENET_MEAN, IMAGENET_STD))
     if channels == 1 and len(mean) == 3:
         mean, std = (0.5,), (0.5,)
@@ -141,16 +183,31 @@ def prepare_data(config, card, dataset: str, recipe, context: Context) -> RunDat
             f"PCA colour augmentation: eigenvalues {[round(v, 5) for v in pca[0].tolist()]}"
         )
     augment = "none" if recipe.augment == "pad" else recipe.augment
-    train_tf = train_transform(augment, crop=crop, resize=resize, mean=mean, std=std, pca=pca,
-                               pad=pad)  # fmt: skip
+    train_tf = train_transform(
+        augment, crop=crop, resize=resize, mean=mean, std=std, pca=pca, pad=pad
+    )
     test_tf = eval_transform(crop=resize, resize=resize, mean=mean, std=std, pad=pad)
     return RunData(
-        title=train_raw.title, provenance=train_raw.provenance, classes=train_raw.classes,
-        channels=channels, crop=crop, resize=resize, pad=pad,
-        mean=tuple(mean), std=tuple(std),
-        train=Transformed(train_raw, train_tf, config.seed, config.train_limit,
-                          random=augment not in ("none", "pad")),
+        title=train_raw.title,
+        provenance=train_raw.provenance,
+        classes=train_raw.classes,
+        channels=channels,
+        crop=crop,
+        resize=resize,
+        pad=pad,
+        mean=tuple(mean),
+        std=tuple(std),
+        train=Transformed(
+            train_raw,
+            train_tf,
+            config.seed,
+            config.train_limit,
+            random=augment not in ("none", "pad"),
+        ),
         test=Transformed(test_raw, test_tf, config.seed, config.test_limit, random=False),
-        batch_size=recipe.batch_size, seed=config.seed, context=context,
-        workers=config.workers, notes=notes,
-    )  # fmt: skip
+        batch_size=recipe.batch_size,
+        seed=config.seed,
+        context=context,
+        workers=config.workers,
+        notes=notes,
+    )

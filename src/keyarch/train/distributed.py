@@ -54,9 +54,15 @@ def sum_across(values: torch.Tensor, context: Context) -> torch.Tensor:
 
 
 def epoch_batches(
-    length: int, global_batch: int, *, seed: int, epoch: int, context: Context, shuffle: bool,
+    length: int,
+    global_batch: int,
+    *,
+    seed: int,
+    epoch: int,
+    context: Context,
+    shuffle: bool,
     drop_last: bool,
-) -> list[list[int]]:  # fmt: skip
+) -> list[list[int]]:
     """This process's batches for one epoch, the same for any number of processes.
 
     The epoch's order is a permutation drawn from (seed, epoch); global batch k is

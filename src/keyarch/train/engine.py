@@ -78,21 +78,25 @@ def _autocast(amp: str, device: torch.device):
 
 def _optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
     decay, no_decay = [], []
-    for name, parameter in model.named_parameters():
+    for parameter in model.parameters():
         if parameter.requires_grad:  # no weight decay on biases and norm scales
             (no_decay if parameter.ndim <= 1 else decay).append(parameter)
-    groups = [{"params": decay, "weight_decay": recipe.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]  # fmt: skip
+    groups = [
+        {"params": decay, "weight_decay": recipe.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
     if recipe.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum,
-                               nesterov=recipe.nesterov)  # fmt: skip
+        return torch.optim.SGD(
+            groups, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov
+        )
     if recipe.optimizer == "adam":
         return torch.optim.Adam(groups, lr=recipe.lr)
     if recipe.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=recipe.lr)
     if recipe.optimizer == "rmsprop":  # Inception-v3: decay 0.9, epsilon 1.0
-        return torch.optim.RMSprop(groups, lr=recipe.lr, alpha=0.9, eps=1.0,
-                                   momentum=recipe.momentum)  # fmt: skip
+        return torch.optim.RMSprop(
+            groups, lr=recipe.lr, alpha=0.9, eps=1.0, momentum=recipe.momentum
+        )
     raise ValueError(f"unknown optimizer {recipe.optimizer!r}; expected sgd, adam, adamw, rmsprop")
 
 
@@ -138,8 +142,12 @@ def _train(config, card, dataset, recipe, context, started) -> dict[str, object]
     checkpoint_path = run_dir / "checkpoint.safetensors"
     if config.resume and checkpoint_path.is_file():
         progress = checkpoint.load_checkpoint(checkpoint_path, model, optimizer)
-        _say(config, context, f"resumed from {checkpoint_path} at epoch {progress['epoch'] + 1}, "
-                              f"step {progress['step']}")  # fmt: skip
+        _say(
+            config,
+            context,
+            f"resumed from {checkpoint_path} at epoch {progress['epoch'] + 1}, "
+            f"step {progress['step']}",
+        )
     elif config.resume:
         _say(config, context, f"no checkpoint in {run_dir}: starting from scratch")
     network = model
@@ -153,10 +161,14 @@ def _train(config, card, dataset, recipe, context, started) -> dict[str, object]
     scaler = torch.amp.GradScaler(device.type, enabled=config.amp == "fp16")
     weights_metadata = data.weights_metadata(config.model)
     board = reporting.TensorBoard(run_dir) if context.is_main else None
-    _say(config, context, f"training {config.model} ({count_parameters(model):,} parameters) on "
-                          f"{data.title} with recipe {recipe.name}: {recipe.epochs} epochs of "
-                          f"{steps_per_epoch} steps, batch {recipe.batch_size}, on {device}"
-                          + (f" x {context.world_size} processes" if context.distributed else ""))  # fmt: skip
+    _say(
+        config,
+        context,
+        f"training {config.model} ({count_parameters(model):,} parameters) on "
+        f"{data.title} with recipe {recipe.name}: {recipe.epochs} epochs of "
+        f"{steps_per_epoch} steps, batch {recipe.batch_size}, on {device}"
+        + (f" x {context.world_size} processes" if context.distributed else ""),
+    )
 
     def save_checkpoint() -> None:
         if context.is_main:
@@ -170,9 +182,13 @@ def _train(config, card, dataset, recipe, context, started) -> dict[str, object]
         data.train.epoch = epoch
         batches = data.train_batches(epoch, progress["batch"])
         loader = data.loader(data.train, batches)
-        bar = tqdm(total=steps_per_epoch, initial=progress["batch"], desc=f"epoch {epoch + 1}",
-                   disable=not (config.progress and context.is_main and sys.stderr.isatty()),
-                   leave=False)  # fmt: skip
+        bar = tqdm(
+            total=steps_per_epoch,
+            initial=progress["batch"],
+            desc=f"epoch {epoch + 1}",
+            disable=not (config.progress and context.is_main and sys.stderr.isatty()),
+            leave=False,
+        )
         epoch_start = time.time()
         for images, labels in loader:
             learning_rate = recipe.lr_at(progress["step"], steps_per_epoch)
@@ -206,8 +222,9 @@ def _train(config, card, dataset, recipe, context, started) -> dict[str, object]
             progress["step"] += 1
             seen_images += len(labels) * context.world_size
             rate = seen_images / max(train_seconds + time.time() - epoch_start, 1e-9)
-            bar.set_postfix(loss=f"{sums[0] / sums[2]:.4f}", acc=f"{sums[1] / sums[2]:.4f}",
-                            img_s=f"{rate:.0f}")  # fmt: skip
+            bar.set_postfix(
+                loss=f"{sums[0] / sums[2]:.4f}", acc=f"{sums[1] / sums[2]:.4f}", img_s=f"{rate:.0f}"
+            )
             bar.update()
             if config.checkpoint_every and progress["step"] % config.checkpoint_every == 0:
                 save_checkpoint()
@@ -216,25 +233,49 @@ def _train(config, card, dataset, recipe, context, started) -> dict[str, object]
         totals = distributed.sum_across(
             torch.tensor(progress["sums"], dtype=torch.float64), context
         )
-        row = {"epoch": epoch + 1, "train_loss": totals[0].item() / totals[2].item(),
-               "train_accuracy": totals[1].item() / totals[2].item(), "lr": learning_rate}  # fmt: skip
-        row.update(evaluate(network, data.loader(data.test, data.test_batches()), crop=data.crop,
-                            tta=recipe.tta, device=device, autocast=autocast, context=context))  # fmt: skip
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": totals[0].item() / totals[2].item(),
+            "train_accuracy": totals[1].item() / totals[2].item(),
+            "lr": learning_rate,
+        }
+        last = epoch + 1 == recipe.epochs  # test-time augmentation is costly: last epoch only
+        row.update(
+            evaluate(
+                network,
+                data.loader(data.test, data.test_batches()),
+                crop=data.crop,
+                tta=recipe.tta if last else "none",
+                device=device,
+                autocast=autocast,
+                context=context,
+            )
+        )
         row["images_per_second"] = seen_images / max(train_seconds, 1e-9)
         progress.update(epoch=epoch + 1, batch=0, sums=[0.0, 0.0, 0.0])
         progress["history"].append(row)
         save_checkpoint()
         if context.is_main:
             reporting.write_csv(run_dir / "metrics.csv", progress["history"])
-            reporting.plot_curves(run_dir / "curves.png", progress["history"],
-                                  f"{config.model} on {data.title} ({recipe.name})")  # fmt: skip
+            reporting.plot_curves(
+                run_dir / "curves.png",
+                progress["history"],
+                f"{config.model} on {data.title} ({recipe.name})",
+            )
             board.log(row)
-        extra = "".join(f", {k.removeprefix('test_accuracy_')} {v:.4f}" for k, v in row.items()
-                        if k.startswith("test_accuracy_"))  # fmt: skip
-        _say(config, context, f"epoch {epoch + 1}/{recipe.epochs}: train loss {row['train_loss']:.4f}"
-                              f" acc {row['train_accuracy']:.4f}, test loss {row['test_loss']:.4f}"
-                              f" acc {row['test_accuracy']:.4f}{extra}, "
-                              f"{row['images_per_second']:.0f} img/s")  # fmt: skip
+        extra = "".join(
+            f", {k.removeprefix('test_accuracy_')} {v:.4f}"
+            for k, v in row.items()
+            if k.startswith("test_accuracy_")
+        )
+        _say(
+            config,
+            context,
+            f"epoch {epoch + 1}/{recipe.epochs}: train loss {row['train_loss']:.4f}"
+            f" acc {row['train_accuracy']:.4f}, test loss {row['test_loss']:.4f}"
+            f" acc {row['test_accuracy']:.4f}{extra}, "
+            f"{row['images_per_second']:.0f} img/s",
+        )
     final = progress["history"][-1] if progress["history"] else {}
     summary = {
         "model": config.model,
@@ -250,11 +291,16 @@ def _train(config, card, dataset, recipe, context, started) -> dict[str, object]
         "device": str(device),
         "seed": config.seed,
     }
+    summary = json.loads(json.dumps(summary))  # what summary.json holds, tuples as lists
     if context.is_main:
         checkpoint.save_weights(run_dir / "model.safetensors", model, weights_metadata)
         checkpoint.atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2).encode())
         board.close()
-        _say(config, context, f"test accuracy {summary['test_accuracy']:.4f} after "
-                              f"{recipe.epochs} epochs, {summary['wall_seconds']:.0f} s; "
-                              f"run saved in {run_dir}")  # fmt: skip
+        _say(
+            config,
+            context,
+            f"test accuracy {summary['test_accuracy']:.4f} after "
+            f"{recipe.epochs} epochs, {summary['wall_seconds']:.0f} s; "
+            f"run saved in {run_dir}",
+        )
     return summary

@@ -63,8 +63,13 @@ RECIPES: dict[str, Recipe] = {
             "distortions, a step size decreasing over the passes. The paper's optimiser, "
             "stochastic diagonal Levenberg-Marquardt, is replaced by Adam with a cosine "
             "decay and label smoothing 0.05, which reach the paper's accuracy here",
-            optimizer="adam", lr=0.002, epochs=20, batch_size=64, schedule="cosine",
-            label_smoothing=0.05, augment="pad",
+            optimizer="adam",
+            lr=0.002,
+            epochs=20,
+            batch_size=64,
+            schedule="cosine",
+            label_smoothing=0.05,
+            augment="pad",
         ),
         Recipe(
             "alexnet-paper",
@@ -72,16 +77,30 @@ RECIPES: dict[str, Recipe] = {
             "5e-4, lr 0.01 divided by 10 three times when validation error stalls (here at "
             "fixed epochs), about 90 epochs; random 224 crops of 256 images, flips, PCA "
             "colour noise; 10-crop testing",
-            optimizer="sgd", lr=0.01, momentum=0.9, weight_decay=5e-4, epochs=90,
-            batch_size=128, schedule="step", milestones=(30, 60, 80), augment="alexnet",
+            optimizer="sgd",
+            lr=0.01,
+            momentum=0.9,
+            weight_decay=5e-4,
+            epochs=90,
+            batch_size=128,
+            schedule="step",
+            milestones=(30, 60, 80),
+            augment="alexnet",
             tta="tencrop",
         ),
         Recipe(
             "zfnet-paper",
             "Zeiler & Fergus 2013, section 3.1: SGD, batch 128, lr 0.01 annealed by hand, "
             "momentum 0.9, dropout 0.5, 70 epochs; crops and flips; 10-crop testing",
-            optimizer="sgd", lr=0.01, momentum=0.9, weight_decay=5e-4, epochs=70,
-            batch_size=128, schedule="step", milestones=(30, 50, 60), augment="alexnet",
+            optimizer="sgd",
+            lr=0.01,
+            momentum=0.9,
+            weight_decay=5e-4,
+            epochs=70,
+            batch_size=128,
+            schedule="step",
+            milestones=(30, 50, 60),
+            augment="alexnet",
             tta="tencrop",
         ),
         Recipe(
@@ -89,31 +108,59 @@ RECIPES: dict[str, Recipe] = {
             "Simonyan & Zisserman 2014, section 3.1: SGD, batch 256, momentum 0.9, weight "
             "decay 5e-4, dropout 0.5, lr 0.01 divided by 10 three times (74 epochs); scale "
             "jittering S in [256, 512], 224 crops, flips, PCA colour shift; multi-scale testing",
-            optimizer="sgd", lr=0.01, momentum=0.9, weight_decay=5e-4, epochs=74,
-            batch_size=256, schedule="step", milestones=(30, 50, 65), augment="vgg",
+            optimizer="sgd",
+            lr=0.01,
+            momentum=0.9,
+            weight_decay=5e-4,
+            epochs=74,
+            batch_size=256,
+            schedule="step",
+            milestones=(30, 50, 65),
+            augment="vgg",
             tta="multiscale",
         ),
         Recipe(
             "mnist",
             "keyarch small-data preset: Adam, cosine schedule, 10 epochs",
-            optimizer="adam", lr=1e-3, epochs=10, batch_size=128, schedule="cosine",
+            optimizer="adam",
+            lr=1e-3,
+            epochs=10,
+            batch_size=128,
+            schedule="cosine",
             augment="pad",
         ),
         Recipe(
             "cifar",
             "keyarch small-data preset: SGD with Nesterov momentum, one warm-up epoch, cosine "
             "schedule, weight decay 5e-4, pad-and-crop and flips, 30 epochs",
-            optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4,
-            epochs=30, batch_size=128, schedule="cosine", warmup_epochs=1, augment="crop-flip",
+            optimizer="sgd",
+            lr=0.05,
+            momentum=0.9,
+            nesterov=True,
+            weight_decay=5e-4,
+            epochs=30,
+            batch_size=128,
+            schedule="cosine",
+            warmup_epochs=1,
+            augment="crop-flip",
             tta="flip",
         ),
     )
-}  # fmt: skip
+}
 
-PAPER_RECIPES = {"LeNet": "lenet5-paper", "AlexNet": "alexnet-paper", "ZFNet": "zfnet-paper",
-                 "VGG": "vgg-paper"}  # fmt: skip
-SMALL_DATASETS = {"mnist": "mnist", "fashion-mnist": "mnist", "cifar10": "cifar",
-                  "cifar100": "cifar", "cifar10-jpeg": "cifar"}  # fmt: skip
+PAPER_RECIPES = {
+    "LeNet": "lenet5-paper",
+    "AlexNet": "alexnet-paper",
+    "ZFNet": "zfnet-paper",
+    "VGG": "vgg-paper",
+}
+SMALL_DATASETS = {
+    "mnist": "mnist",
+    "fashion-mnist": "mnist",
+    "cifar10": "cifar",
+    "cifar100": "cifar",
+    "cifar10-jpeg": "cifar",
+}
 
 
 def get_recipe(name: str) -> Recipe:

@@ -1,0 +1,296 @@
+"""Training end to end: the run directory, resume after SIGKILL, divergence, two processes."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from keyarch.cli import main
+from keyarch.data.datasets import _embedded_mnist
+from keyarch.train import TrainConfig, TrainingDiverged, get_recipe, train
+from keyarch.train.recipes import override
+
+EMBEDDED = str(_embedded_mnist())
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "KEYARCH_CACHE": str(tmp_path / "cache")}
+
+
+def _train_args(out: Path, name: str, *extra: str) -> list[str]:
+    return [
+        "train",
+        "lenet5",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        EMBEDDED,
+        "--out",
+        str(out),
+        "--run-name",
+        name,
+        "--train-limit",
+        "3000",
+        "--test-limit",
+        "200",
+        "--epochs",
+        "4",
+        "--batch-size",
+        "32",
+        "--deterministic",
+        "--workers",
+        "0",
+        "--no-progress",
+        "--checkpoint-every",
+        "5",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    recipe = override(get_recipe("mnist"), epochs=2, batch_size=32, lr=0.01)
+    config = TrainConfig(
+        model="lenet5_modern",
+        dataset="mnist",
+        data_dir=EMBEDDED,
+        recipe=recipe,
+        out=out,
+        run_name="short",
+        train_limit=640,
+        test_limit=200,
+        progress=False,
+    )
+    return train(config), out / "short"
+
+
+def test_a_run_leaves_summary_weights_metrics_and_curves(short_run):
+    summary, run_dir = short_run
+    saved = json.loads((run_dir / "summary.json").read_text())
+    assert saved == summary
+    assert (
+        saved["model"] == "lenet5_modern" and saved["dataset"] == "MNIST" and saved["epochs"] == 2
+    )
+    assert 0.5 < saved["test_accuracy"] <= 1.0 and saved["wall_seconds"] > 0
+    lines = (run_dir / "metrics.csv").read_text().splitlines()
+    assert lines[0].startswith("epoch,train_loss,train_accuracy,lr,test_loss,test_accuracy")
+    assert len(lines) == 3
+    assert (run_dir / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert any((run_dir / "tensorboard").iterdir())
+    weights = load_file(str(run_dir / "model.safetensors"))
+    assert "output.weight" in weights
+
+
+def test_eval_and_predict_work_from_the_saved_weights(short_run, capsys, tmp_path):
+    from PIL import Image
+
+    from keyarch.data.datasets import load_dataset
+
+    _, run_dir = short_run
+    code = main(
+        [
+            "eval",
+            "--checkpoint",
+            str(run_dir / "model.safetensors"),
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            EMBEDDED,
+            "--tta",
+            "flip",
+            "--limit",
+            "200",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "single crop" in out and ", flip " in out
+    single = float(out.split("single crop ")[1].split(",")[0])
+    assert single == pytest.approx(
+        json.loads((run_dir / "summary.json").read_text())["test_accuracy"]
+    )
+
+    digits = load_dataset("mnist", "test", EMBEDDED)
+    paths = []
+    for index in (0, 1):
+        path = tmp_path / f"digit{index}.png"
+        Image.fromarray(digits.images[index, 0].numpy()).save(path)
+        paths.append(str(path))
+    code = main(
+        ["predict", "--checkpoint", str(run_dir / "model.safetensors"), *paths, "--top-k", "3"]
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0 and len(lines) == 2
+    assert lines[0].startswith(paths[0] + ": ") and lines[0].count(",") == 2
+
+
+def test_resume_after_sigkill_gives_the_weights_of_an_uninterrupted_run(tmp_path):
+    env = _env(tmp_path)
+    command = [sys.executable, "-m", "keyarch"]
+    subprocess.run(
+        [*command, *_train_args(tmp_path, "whole")], env=env, check=True, capture_output=True
+    )
+
+    victim = subprocess.Popen(
+        [*command, *_train_args(tmp_path, "killed")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    checkpoint = tmp_path / "killed" / "checkpoint.safetensors"
+    deadline = time.time() + 120
+    while not checkpoint.exists() and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(random.uniform(0.0, 1.5))  # a random moment, perhaps in the middle of a write
+    victim.send_signal(signal.SIGKILL)
+    assert victim.wait() == -signal.SIGKILL
+    assert not (tmp_path / "killed" / "model.safetensors").exists()  # it really was cut short
+
+    resumed = subprocess.run(
+        [*command, *_train_args(tmp_path, "killed", "--resume")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed from" in resumed.stdout
+    whole = load_file(str(tmp_path / "whole" / "model.safetensors"))
+    again = load_file(str(tmp_path / "killed" / "model.safetensors"))
+    assert whole.keys() == again.keys()
+    assert all(torch.equal(whole[k], again[k]) for k in whole)
+    history = (tmp_path / "killed" / "metrics.csv").read_text().splitlines()
+    assert (
+        history == (tmp_path / "whole" / "metrics.csv").read_text().splitlines()[:1] + history[1:]
+    )
+    assert len(history) == 5
+
+
+def test_a_diverging_loss_stops_the_run_and_keeps_the_last_checkpoint(tmp_path):
+    recipe = override(
+        get_recipe("mnist"), optimizer="sgd", lr=1e12, epochs=2, batch_size=32, schedule="constant"
+    )
+    config = TrainConfig(
+        model="lenet5_modern",
+        dataset="mnist",
+        data_dir=EMBEDDED,
+        recipe=recipe,
+        out=tmp_path,
+        run_name="boom",
+        train_limit=320,
+        test_limit=64,
+        checkpoint_every=1,
+        progress=False,
+    )
+    with pytest.raises(TrainingDiverged, match=r"the loss became (nan|inf).*last good checkpoint"):
+        train(config)
+    checkpoint = tmp_path / "boom" / "checkpoint.safetensors"
+    assert checkpoint.is_file() and not (tmp_path / "boom" / "model.safetensors").exists()
+    from keyarch.train.checkpoint import load_weights
+
+    weights, metadata = load_weights(checkpoint)
+    assert metadata["model"] == "lenet5_modern" and weights
+
+
+def test_cli_reports_divergence_in_one_line(tmp_path, capsys):
+    code = main(
+        [
+            "train",
+            "lenet5_modern",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            EMBEDDED,
+            "--out",
+            str(tmp_path),
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "1e12",
+            "--schedule",
+            "constant",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "320",
+            "--test-limit",
+            "64",
+            "--workers",
+            "0",
+            "--no-progress",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("keyarch: training stopped: the loss became")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
+    env = _env(tmp_path)
+    args = [
+        "train",
+        "lenet5_modern",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        EMBEDDED,
+        "--out",
+        str(tmp_path),
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.05",
+        "--batch-size",
+        "32",
+        "--epochs",
+        "2",
+        "--train-limit",
+        "512",
+        "--test-limit",
+        "100",
+        "--workers",
+        "0",
+        "--no-progress",
+        "--deterministic",
+    ]
+    single = subprocess.run(
+        [sys.executable, "-m", "keyarch", *args, "--run-name", "one"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert single.returncode == 0, single.stderr
+    double = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node",
+            "2",
+            "-m",
+            "keyarch",
+            *args,
+            "--run-name",
+            "two",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert double.returncode == 0, double.stderr[-2000:]
+    assert "x 2 processes" in double.stdout
+    one = load_file(str(tmp_path / "one" / "model.safetensors"))
+    two = load_file(str(tmp_path / "two" / "model.safetensors"))
+    assert all(torch.allclose(one[k], two[k], atol=1e-5) for k in one)
+    summaries = [json.loads((tmp_path / n / "summary.json").read_text()) for n in ("one", "two")]
+    assert summaries[1]["world_size"] == 2
+    assert summaries[0]["test_accuracy"] == pytest.approx(summaries[1]["test_accuracy"], abs=0.011)
