@@ -294,3 +294,70 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
     summaries = [json.loads((tmp_path / n / "summary.json").read_text()) for n in ("one", "two")]
     assert summaries[1]["world_size"] == 2
     assert summaries[0]["test_accuracy"] == pytest.approx(summaries[1]["test_accuracy"], abs=0.011)
+
+
+def test_bf16_autocast_and_channels_last_train(tmp_path):
+    recipe = override(get_recipe("mnist"), epochs=1, batch_size=32, lr=0.01)
+    config = TrainConfig(
+        model="lenet5_modern",
+        dataset="mnist",
+        data_dir=EMBEDDED,
+        recipe=recipe,
+        out=tmp_path,
+        run_name="bf16",
+        train_limit=320,
+        test_limit=64,
+        amp="bf16",
+        channels_last=True,
+        progress=False,
+    )
+    summary = train(config)
+    assert 0.0 <= summary["test_accuracy"] <= 1.0
+    with pytest.raises(ValueError, match="fp16 mixed precision needs a GPU"):
+        train(
+            TrainConfig(
+                model="lenet5_modern",
+                dataset="mnist",
+                data_dir=EMBEDDED,
+                recipe=recipe,
+                out=tmp_path,
+                run_name="fp16",
+                train_limit=64,
+                amp="fp16",
+                progress=False,
+            )
+        )
+
+
+@pytest.mark.slow
+def test_torch_compile_trains(tmp_path):
+    recipe = override(get_recipe("mnist"), epochs=1, batch_size=32, lr=0.01)
+    config = TrainConfig(
+        model="lenet5_modern",
+        dataset="mnist",
+        data_dir=EMBEDDED,
+        recipe=recipe,
+        out=tmp_path,
+        run_name="compiled",
+        train_limit=320,
+        test_limit=64,
+        compile=True,
+        progress=False,
+    )
+    assert train(config)["test_accuracy"] > 0.2
+
+
+def test_subsets_are_fixed_and_mixed_across_classes():
+    from keyarch.data.datasets import load_dataset
+    from keyarch.train.data import Transformed
+
+    digits = load_dataset("mnist", "test", EMBEDDED)
+    ordered = Transformed(digits, lambda image: image, seed=0, limit=None)
+    by_class = sorted(range(len(digits)), key=lambda i: int(digits.labels[i]))
+    digits.labels = digits.labels[by_class]  # as an image-folder tree is: class after class
+    subset = Transformed(digits, lambda image: image, seed=5, limit=100)
+    labels = {subset[i][1] for i in range(len(subset))}
+    assert len(subset) == 100 and len(labels) == 10
+    again = Transformed(digits, lambda image: image, seed=9, limit=100)
+    assert subset.indices == again.indices
+    assert len(ordered) == 2000

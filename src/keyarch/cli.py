@@ -288,14 +288,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from keyarch.data import load_image
+    from torchvision.transforms.v2 import functional as TF
+
+    from keyarch.data.formats import decode_image
+    from keyarch.data.transforms import eval_transform
 
     model, meta = _load_trained(args.checkpoint)
-    size = (meta["in_chans"], meta["crop"], meta["crop"])
-    for path in args.images:
-        image = load_image(path, size, mean=tuple(meta["mean"]), std=tuple(meta["std"]))
+    transform = eval_transform(
+        crop=meta["resize"],
+        resize=meta["resize"],
+        mean=meta["mean"],
+        std=meta["std"],
+        pad=meta["pad"],
+    )
+    for path in args.images:  # the evaluation pipeline of the run, image by image
+        image = transform(decode_image(Path(path), "L" if meta["in_chans"] == 1 else "RGB"))
+        batch = TF.center_crop(image, [meta["crop"], meta["crop"]]).unsqueeze(0)
         with torch.no_grad():
-            probabilities = torch.softmax(model(image), dim=1)[0]
+            probabilities = torch.softmax(model(batch), dim=1)[0]
         top = probabilities.topk(min(args.top_k, len(probabilities)))
         ranked = ", ".join(
             f"{meta['classes'][i]} {p:.3f}"
@@ -325,8 +335,8 @@ def _add_train_parser(commands) -> None:
     parser.add_argument("--workers", type=int, default=2, help="data loader processes")
     parser.add_argument("--checkpoint-every", type=int, default=0, help="steps (0: each epoch)")
     parser.add_argument("--resume", action="store_true", help="continue the run's checkpoint")
-    parser.add_argument("--train-limit", type=int, help="use only the first N training images")
-    parser.add_argument("--test-limit", type=int, help="use only the first N test images")
+    parser.add_argument("--train-limit", type=int, help="train on a fixed random subset of N images")
+    parser.add_argument("--test-limit", type=int, help="test on a fixed random subset of N images")
     parser.add_argument("--image-size", type=int, help="network input size")
     parser.add_argument("--no-download", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
@@ -341,7 +351,7 @@ def _add_train_parser(commands) -> None:
         "--tta", choices=("none", "flip", "tencrop", "multiscale"), default="tencrop"
     )
     evaluation.add_argument("--batch-size", type=int, default=100)
-    evaluation.add_argument("--limit", type=int, help="only the first N test images")
+    evaluation.add_argument("--limit", type=int, help="a fixed random subset of N test images")
     evaluation.add_argument("--no-download", action="store_true")
     evaluation.set_defaults(run=cmd_eval)
 

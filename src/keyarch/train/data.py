@@ -33,14 +33,18 @@ class Transformed(Dataset):
         self, base: Dataset, transform, seed: int, limit: int | None = None, random: bool = True
     ) -> None:
         self.base, self.transform, self.seed, self.epoch = base, transform, seed, 0
-        self.length = min(len(base), limit) if limit else len(base)
         self.random = random
+        self.indices: list[int] | None = None
+        if limit and limit < len(base):  # a fixed random subset, whatever the order on disk
+            chosen = torch.randperm(len(base), generator=torch.Generator().manual_seed(0))[:limit]
+            self.indices = sorted(chosen.tolist())
+        self.length = len(self.indices) if self.indices is not None else len(base)
 
     def __len__(self) -> int:
         return self.length
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        image, label = self.base[index]
+        image, label = self.base[self.indices[index] if self.indices is not None else index]
         if not self.random:
             return self.transform(image), label
         state = torch.get_rng_state()  # cheaper than fork_rng, which also handles devices

@@ -47,7 +47,7 @@ class TrainConfig:
     workers: int = 0  # DataLoader worker processes
     checkpoint_every: int = 0  # steps between checkpoints (0: only after each epoch)
     resume: bool = False
-    train_limit: int | None = None  # use only the first N training images
+    train_limit: int | None = None  # a fixed random subset of N training images
     test_limit: int | None = None
     download: bool = True
     allow_embedded: bool = False  # fall back to the MNIST subset shipped in the package
