@@ -55,21 +55,26 @@ def _train_args(out: Path, name: str, *extra: str) -> list[str]:
     ]
 
 
+def small_config(out: Path, name: str, **changes) -> TrainConfig:
+    """A LeNet-5 (modern) run on a few hundred embedded MNIST digits."""
+    recipe = override(get_recipe("mnist"), epochs=1, batch_size=32, lr=0.01)
+    options = {"train_limit": 320, "test_limit": 64, "progress": False, **changes}
+    return TrainConfig(
+        model="lenet5_modern",
+        dataset="mnist",
+        data_dir=EMBEDDED,
+        recipe=options.pop("recipe", recipe),
+        out=out,
+        run_name=name,
+        **options,
+    )
+
+
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
     recipe = override(get_recipe("mnist"), epochs=2, batch_size=32, lr=0.01)
-    config = TrainConfig(
-        model="lenet5_modern",
-        dataset="mnist",
-        data_dir=EMBEDDED,
-        recipe=recipe,
-        out=out,
-        run_name="short",
-        train_limit=640,
-        test_limit=200,
-        progress=False,
-    )
+    config = small_config(out, "short", recipe=recipe, train_limit=640, test_limit=200)
     return train(config), out / "short"
 
 
@@ -174,21 +179,8 @@ def test_resume_after_sigkill_gives_the_weights_of_an_uninterrupted_run(tmp_path
 
 
 def test_a_diverging_loss_stops_the_run_and_keeps_the_last_checkpoint(tmp_path):
-    recipe = override(
-        get_recipe("mnist"), optimizer="sgd", lr=1e12, epochs=2, batch_size=32, schedule="constant"
-    )
-    config = TrainConfig(
-        model="lenet5_modern",
-        dataset="mnist",
-        data_dir=EMBEDDED,
-        recipe=recipe,
-        out=tmp_path,
-        run_name="boom",
-        train_limit=320,
-        test_limit=64,
-        checkpoint_every=1,
-        progress=False,
-    )
+    recipe = override(get_recipe("mnist"), optimizer="sgd", lr=1e12, schedule="constant")
+    config = small_config(tmp_path, "boom", recipe=recipe, checkpoint_every=1)
     with pytest.raises(TrainingDiverged, match=r"the loss became (nan|inf).*last good checkpoint"):
         train(config)
     checkpoint = tmp_path / "boom" / "checkpoint.safetensors"
@@ -297,54 +289,15 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
 
 
 def test_bf16_autocast_and_channels_last_train(tmp_path):
-    recipe = override(get_recipe("mnist"), epochs=1, batch_size=32, lr=0.01)
-    config = TrainConfig(
-        model="lenet5_modern",
-        dataset="mnist",
-        data_dir=EMBEDDED,
-        recipe=recipe,
-        out=tmp_path,
-        run_name="bf16",
-        train_limit=320,
-        test_limit=64,
-        amp="bf16",
-        channels_last=True,
-        progress=False,
-    )
-    summary = train(config)
+    summary = train(small_config(tmp_path, "bf16", amp="bf16", channels_last=True))
     assert 0.0 <= summary["test_accuracy"] <= 1.0
     with pytest.raises(ValueError, match="fp16 mixed precision needs a GPU"):
-        train(
-            TrainConfig(
-                model="lenet5_modern",
-                dataset="mnist",
-                data_dir=EMBEDDED,
-                recipe=recipe,
-                out=tmp_path,
-                run_name="fp16",
-                train_limit=64,
-                amp="fp16",
-                progress=False,
-            )
-        )
+        train(small_config(tmp_path, "fp16", amp="fp16"))
 
 
 @pytest.mark.slow
 def test_torch_compile_trains(tmp_path):
-    recipe = override(get_recipe("mnist"), epochs=1, batch_size=32, lr=0.01)
-    config = TrainConfig(
-        model="lenet5_modern",
-        dataset="mnist",
-        data_dir=EMBEDDED,
-        recipe=recipe,
-        out=tmp_path,
-        run_name="compiled",
-        train_limit=320,
-        test_limit=64,
-        compile=True,
-        progress=False,
-    )
-    assert train(config)["test_accuracy"] > 0.2
+    assert train(small_config(tmp_path, "compiled", compile=True))["test_accuracy"] > 0.2
 
 
 def test_subsets_are_fixed_and_mixed_across_classes():

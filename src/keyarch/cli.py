@@ -222,7 +222,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _load_trained(path: str):
+    """The trained model of a run's weights file, its metadata and evaluation transform."""
     from keyarch import create_model
+    from keyarch.data.transforms import eval_transform
     from keyarch.train.checkpoint import load_weights
 
     weights, meta = load_weights(path)
@@ -235,27 +237,26 @@ def _load_trained(path: str):
         raise ValueError(
             f"{path} does not fit {meta['model']}: {str(error).splitlines()[0]}"
         ) from None
-    return model.eval(), meta
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    from keyarch.data.datasets import load_dataset
-    from keyarch.data.transforms import eval_transform
-    from keyarch.train.data import Transformed
-    from keyarch.train.distributed import Context, epoch_batches
-    from keyarch.train.evaluate import evaluate
-
-    model, meta = _load_trained(args.checkpoint)
-    dataset = load_dataset(args.dataset, "test", args.data_dir, download=not args.no_download)
-    if tuple(dataset.classes) != tuple(meta["classes"]):
-        raise ValueError(f"{args.checkpoint} was trained on other classes than {args.dataset}'s")
     transform = eval_transform(
         crop=meta["resize"],
         resize=meta["resize"],
         mean=meta["mean"],
         std=meta["std"],
         pad=meta["pad"],
-    )
+    )  # the run's evaluation pipeline; callers take the centre crop of meta["crop"]
+    return model.eval(), meta, transform
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from keyarch.data.datasets import load_dataset
+    from keyarch.train.data import Transformed
+    from keyarch.train.distributed import Context, epoch_batches
+    from keyarch.train.evaluate import evaluate
+
+    model, meta, transform = _load_trained(args.checkpoint)
+    dataset = load_dataset(args.dataset, "test", args.data_dir, download=not args.no_download)
+    if tuple(dataset.classes) != tuple(meta["classes"]):
+        raise ValueError(f"{args.checkpoint} was trained on other classes than {args.dataset}'s")
     test = Transformed(dataset, transform, seed=0, limit=args.limit)
     batches = epoch_batches(
         len(test),
@@ -291,16 +292,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from torchvision.transforms.v2 import functional as TF
 
     from keyarch.data.formats import decode_image
-    from keyarch.data.transforms import eval_transform
 
-    model, meta = _load_trained(args.checkpoint)
-    transform = eval_transform(
-        crop=meta["resize"],
-        resize=meta["resize"],
-        mean=meta["mean"],
-        std=meta["std"],
-        pad=meta["pad"],
-    )
+    model, meta, transform = _load_trained(args.checkpoint)
     for path in args.images:  # the evaluation pipeline of the run, image by image
         image = transform(decode_image(Path(path), "L" if meta["in_chans"] == 1 else "RGB"))
         batch = TF.center_crop(image, [meta["crop"], meta["crop"]]).unsqueeze(0)
@@ -335,7 +328,9 @@ def _add_train_parser(commands) -> None:
     parser.add_argument("--workers", type=int, default=2, help="data loader processes")
     parser.add_argument("--checkpoint-every", type=int, default=0, help="steps (0: each epoch)")
     parser.add_argument("--resume", action="store_true", help="continue the run's checkpoint")
-    parser.add_argument("--train-limit", type=int, help="train on a fixed random subset of N images")
+    parser.add_argument(
+        "--train-limit", type=int, help="train on a fixed random subset of N images"
+    )
     parser.add_argument("--test-limit", type=int, help="test on a fixed random subset of N images")
     parser.add_argument("--image-size", type=int, help="network input size")
     parser.add_argument("--no-download", action="store_true")
