@@ -191,3 +191,41 @@ def test_shared_mnist_is_verified_against_its_manifest():
     assert len(test) == 10_000
     assert torch.bincount(test.labels).tolist()[:3] == [980, 1135, 1032]
     assert f"verified against {SHARED / 'mnist' / 'SHA256SUMS'}" in test.provenance
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    """A local HTTP server over a folder, standing in for a dataset mirror."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "mirror"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_download_keeps_only_files_that_match_their_md5(tmp_path, file_server, monkeypatch):
+    from keyarch.data import sources
+
+    monkeypatch.setenv("KEYARCH_CACHE", str(tmp_path / "cache"))
+    root, url = file_server
+    (root / "good.bin").write_bytes(b"the real bytes")
+    (root / "bad.bin").write_bytes(b"tampered bytes")
+    good_md5 = hashlib.md5(b"the real bytes").hexdigest()
+    source = sources.Source("Toy", ("toy",), {"good.bin": good_md5}, (url,))
+    folder = sources.download(source, timeout=5)
+    assert (folder / "good.bin").read_bytes() == b"the real bytes"
+    assert sources.verify(folder, source) == "verified against the official MD5 checksums"
+
+    bad = sources.Source("Toy", ("toy2",), {"bad.bin": good_md5}, (url,))
+    with pytest.raises(ConnectionError, match="could not download bad.bin"):
+        sources.download(bad, timeout=5)
+    assert not (tmp_path / "cache" / "datasets" / "toy2" / "bad.bin").exists()
