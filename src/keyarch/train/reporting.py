@@ -49,6 +49,7 @@ def plot_curves(path: Path, history: list[dict[str, float]], title: str) -> None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [row["epoch"] for row in history]
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
@@ -62,6 +63,7 @@ def plot_curves(path: Path, history: list[dict[str, float]], title: str) -> None
     for axis in (loss_axis, accuracy_axis):
         axis.grid(alpha=0.3)
         axis.legend()
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.suptitle(title)
     figure.tight_layout()
     buffer = io.BytesIO()
