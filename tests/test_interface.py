@@ -79,13 +79,16 @@ def test_forward_is_forward_head_of_forward_features(name):
         assert torch.equal(model(x), model.forward_head(model.forward_features(x)))
 
 
-@pytest.mark.parametrize("name", ["lenet5_modern", "alexnet", "zfnet", "vgg16"])
+@pytest.mark.parametrize("name", ["lenet5_modern", "alexnet", "zfnet", "vgg16", "googlenet_paper"])
 def test_reset_classifier_changes_the_number_of_outputs(name):
     with torch.device("meta"):
         model = keyarch.create_model(name)
         model.reset_classifier(7)
-        out = model(torch.empty(1, *model.card.input_size))
+        out = model.eval()(torch.empty(1, *model.card.input_size))
+        training = model.train()(torch.empty(2, *model.card.input_size))
     assert out.shape == (1, 7)
+    for logits in getattr(training, "aux_logits", ()):  # auxiliary heads follow the reset
+        assert logits.shape == (2, 7)
 
 
 def test_lenet5_rbf_head_cannot_be_reset_or_resized():

@@ -7,8 +7,19 @@ deep inside the network.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
+
+
+class AuxiliaryOutputs(NamedTuple):
+    """What a network with auxiliary classifiers (GoogLeNet, Inception-v3) returns in
+    training: the main logits, the auxiliary logits, and the weight of their losses."""
+
+    logits: torch.Tensor
+    aux_logits: tuple[torch.Tensor, ...]
+    aux_weight: float
 
 
 class ImageClassifier(nn.Module):

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from keyarch.analysis import count_parameters
+from keyarch.models.base import AuxiliaryOutputs
 from keyarch.registry import create_model, model_card
 from keyarch.train import checkpoint, distributed, reporting
 from keyarch.train.data import RunData, prepare_data
@@ -98,6 +99,18 @@ def _optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
             groups, lr=recipe.lr, alpha=0.9, eps=1.0, momentum=recipe.momentum
         )
     raise ValueError(f"unknown optimizer {recipe.optimizer!r}; expected sgd, adam, adamw, rmsprop")
+
+
+def _loss(outputs, labels: torch.Tensor, smoothing: float) -> torch.Tensor:
+    """Cross-entropy; with auxiliary classifiers, plus their weighted losses (GoogLeNet)."""
+    if not isinstance(outputs, AuxiliaryOutputs):
+        return F.cross_entropy(outputs.float(), labels, label_smoothing=smoothing)
+    loss = F.cross_entropy(outputs.logits.float(), labels, label_smoothing=smoothing)
+    for aux in outputs.aux_logits:
+        loss = loss + outputs.aux_weight * F.cross_entropy(
+            aux.float(), labels, label_smoothing=smoothing
+        )
+    return loss
 
 
 def _say(config: TrainConfig, context: distributed.Context, message: str) -> None:
@@ -198,8 +211,9 @@ def _train(config, card, dataset, recipe, context, started) -> dict[str, object]
             if config.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
             with autocast():
-                logits = network(images)
-            loss = F.cross_entropy(logits.float(), labels, label_smoothing=recipe.label_smoothing)
+                outputs = network(images)
+            loss = _loss(outputs, labels, recipe.label_smoothing)
+            logits = outputs.logits if isinstance(outputs, AuxiliaryOutputs) else outputs
             bad = torch.tensor([0.0 if torch.isfinite(loss) else 1.0])
             if distributed.sum_across(bad, context).item():
                 raise TrainingDiverged(

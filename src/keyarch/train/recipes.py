@@ -120,6 +120,24 @@ RECIPES: dict[str, Recipe] = {
             tta="multiscale",
         ),
         Recipe(
+            "googlenet-paper",
+            "Szegedy et al. 2014, section 6: asynchronous SGD with momentum 0.9, the learning "
+            "rate decreased by 4 % every 8 epochs; crops of 8 % to 100 % of the image with "
+            "aspect ratios 3/4 to 4/3, photometric distortions; auxiliary losses weighted 0.3. "
+            "The base rate and epoch count are not given in the paper: 0.01 and 90 here",
+            optimizer="sgd",
+            lr=0.01,
+            momentum=0.9,
+            weight_decay=2e-4,
+            epochs=90,
+            batch_size=256,
+            schedule="step",
+            milestones=tuple(range(8, 90, 8)),
+            gamma=0.96,
+            augment="inception",
+            tta="tencrop",
+        ),
+        Recipe(
             "mnist",
             "keyarch small-data preset: Adam, cosine schedule, 10 epochs",
             optimizer="adam",
@@ -153,6 +171,7 @@ PAPER_RECIPES = {
     "AlexNet": "alexnet-paper",
     "ZFNet": "zfnet-paper",
     "VGG": "vgg-paper",
+    "GoogLeNet": "googlenet-paper",
 }
 SMALL_DATASETS = {
     "mnist": "mnist",
