@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import torch
 
-from keyarch.compat import alexnet, googlenet, vgg
+from keyarch.compat import alexnet, googlenet, inception, vgg
 from keyarch.compat.tables import rename_keys
 
 SOURCES = ("torchvision", "timm")
@@ -20,6 +20,7 @@ SOURCES = ("torchvision", "timm")
 # (source, model name) -> {source key prefix: keyarch key prefix}
 _TABLES: dict[tuple[str, str], dict[str, str]] = {
     **{("torchvision", name): table for name, table in alexnet.TORCHVISION.items()},
+    **{("torchvision", name): table for name, table in inception.TORCHVISION.items()},
     **{("torchvision", name): table for name, table in vgg.torchvision_tables().items()},
     **{("torchvision", name): table for name, table in googlenet.torchvision_tables().items()},
 }

@@ -138,6 +138,25 @@ RECIPES: dict[str, Recipe] = {
             tta="tencrop",
         ),
         Recipe(
+            "inception-v3-paper",
+            "Szegedy et al. 2015, section 8: RMSProp with decay 0.9 and epsilon 1.0, learning "
+            "rate 0.045 multiplied by 0.94 every two epochs, gradient clipping at 2.0, batch 32 "
+            "per replica, about 100 epochs, label smoothing 0.1 (section 7)",
+            optimizer="rmsprop",
+            lr=0.045,
+            momentum=0.9,
+            epochs=100,
+            batch_size=32,
+            schedule="step",
+            milestones=tuple(range(2, 100, 2)),
+            gamma=0.94,
+            clip_grad=2.0,
+            label_smoothing=0.1,
+            weight_decay=4e-5,
+            augment="inception",
+            tta="none",
+        ),
+        Recipe(
             "mnist",
             "keyarch small-data preset: Adam, cosine schedule, 10 epochs",
             optimizer="adam",
@@ -172,6 +191,7 @@ PAPER_RECIPES = {
     "ZFNet": "zfnet-paper",
     "VGG": "vgg-paper",
     "GoogLeNet": "googlenet-paper",
+    "Inception": "inception-v3-paper",
 }
 SMALL_DATASETS = {
     "mnist": "mnist",
