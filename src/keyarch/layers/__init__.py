@@ -2,5 +2,6 @@
 
 from keyarch.layers.conv_norm_act import ConvNormAct
 from keyarch.layers.normalization import LocalResponseNorm
+from keyarch.layers.separable import SeparableConv2d
 
-__all__ = ["ConvNormAct", "LocalResponseNorm"]
+__all__ = ["ConvNormAct", "LocalResponseNorm", "SeparableConv2d"]

@@ -1,6 +1,6 @@
 """One module per family; importing this package registers every model."""
 
-from keyarch.models import alexnet, googlenet, inception, lenet, vgg, zfnet  # noqa: F401
+from keyarch.models import alexnet, googlenet, inception, lenet, vgg, xception, zfnet  # noqa: F401
 from keyarch.models.base import ImageClassifier
 
 __all__ = ["ImageClassifier"]
