@@ -59,7 +59,7 @@ def test_alexnet_matches_torchvision_logits_at_a_small_size_too():
 
 def test_every_torchvision_converter_is_listed():
     assert supported("torchvision") == sorted([*TORCHVISION_MODELS, "googlenet", "inception_v3"])
-    assert supported("timm") == ["xception"]
+    assert supported("timm") == ["inception_resnet_v2", "inception_v4", "xception"]
 
 
 def test_a_state_dict_of_another_model_is_reported():

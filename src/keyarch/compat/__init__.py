@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import torch
 
-from keyarch.compat import alexnet, googlenet, inception, vgg, xception
+from keyarch.compat import alexnet, googlenet, inception, inception_v4, vgg, xception
 from keyarch.compat.tables import rename_keys
 
 SOURCES = ("torchvision", "timm")
@@ -20,6 +20,7 @@ SOURCES = ("torchvision", "timm")
 # (source, model name) -> {source key prefix: keyarch key prefix}
 _TABLES: dict[tuple[str, str], dict[str, str]] = {
     **{("timm", name): table for name, table in xception.timm_tables().items()},
+    **{("timm", name): table for name, table in inception_v4.TIMM.items()},
     **{("torchvision", name): table for name, table in alexnet.TORCHVISION.items()},
     **{("torchvision", name): table for name, table in inception.TORCHVISION.items()},
     **{("torchvision", name): table for name, table in vgg.torchvision_tables().items()},

@@ -50,3 +50,11 @@ class ConvNormAct(nn.Sequential):
             self.bn = nn.BatchNorm2d(out_channels, eps=bn_eps)
         if activation is not None:
             self.act = activation()
+
+
+def inception_conv(in_channels: int, out_channels: int, kernel_size, **options) -> ConvNormAct:
+    """The Inception family's unit since v2: convolution without padding unless given,
+    batch norm with eps 1e-3 (the released TensorFlow models'), ReLU."""
+    options.setdefault("padding", 0)
+    return ConvNormAct(in_channels, out_channels, kernel_size, batch_norm=True, bn_eps=1e-3,
+                       **options)  # fmt: skip

@@ -1,6 +1,16 @@
 """One module per family; importing this package registers every model."""
 
-from keyarch.models import alexnet, googlenet, inception, lenet, vgg, xception, zfnet  # noqa: F401
+from keyarch.models import (  # noqa: F401
+    alexnet,
+    googlenet,
+    inception,
+    inception_resnet,
+    inception_v4,
+    lenet,
+    vgg,
+    xception,
+    zfnet,
+)
 from keyarch.models.base import ImageClassifier
 
 __all__ = ["ImageClassifier"]

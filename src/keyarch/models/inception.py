@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from keyarch.layers import ConvNormAct
+from keyarch.layers import inception_conv as conv
 from keyarch.models.base import AuxiliaryOutputs, ImageClassifier
 from keyarch.registry import Metric, Paper, model_registrar
 
@@ -44,12 +44,6 @@ PAPER = Paper(
     ),
 )
 register = model_registrar(family="Inception", paper=PAPER, input_size=(3, 299, 299))
-
-
-def conv(in_channels: int, out_channels: int, kernel, **options) -> ConvNormAct:
-    """Convolution, batch norm (eps 1e-3), ReLU: every convolution of the network."""
-    options.setdefault("padding", 0)
-    return ConvNormAct(in_channels, out_channels, kernel, batch_norm=True, bn_eps=1e-3, **options)
 
 
 class InceptionFigure5(nn.Module):

@@ -208,6 +208,8 @@ PAPER_RECIPES = {
     "VGG": "vgg-paper",
     "GoogLeNet": "googlenet-paper",
     "Inception": "inception-v3-paper",
+    "Inception-v4": "inception-v3-paper",  # section 4: the same RMSProp schedule
+    "Inception-ResNet": "inception-v3-paper",
     "Xception": "xception-paper",
 }
 SMALL_DATASETS = {
