@@ -1,12 +1,18 @@
-"""Inception-ResNet-v2, from the same paper as Inception-v4 (Szegedy et al. 2016,
+"""Inception-ResNet-v1 and -v2, from the same paper as Inception-v4 (Szegedy et al. 2016,
 https://arxiv.org/abs/1602.07261): Inception blocks whose output, projected by a linear
-1x1 convolution and scaled by 0.1-0.3, is added to their input (Figures 16, 17, 19), with
-Reduction-A (Figure 7, Table 1's k, l, m, n = 256, 256, 384, 384) and the residual network's
-Reduction-B (Figure 18) between the grids.
+1x1 convolution and scaled by 0.1-0.3, is added to their input, with Reduction-A (Figure 7
+with Table 1's k, l, m, n) and a residual Reduction-B between the grids.
 
-Deviations, following the released TensorFlow model (whose weights timm ports and the
-reference counts measure): its stem is Inception-v3's followed by a 35x35 Inception block
-(the paper's Figure 3 stem is drawn for both networks); it repeats the blocks 10, 20 and 10
+Inception-ResNet-v1 (Figure 15 with the stem of Figure 14, blocks of Figures 10, 11, 13 and
+Reduction-B of Figure 12): 5 / 10 / 5 blocks of 256 / 896 / 1792 channels, about the cost of
+Inception-v3. There is no released reference model; its parameter count (22,756,328 with
+1000 classes, 6.21 G multiply-adds at 299) follows from the figures, and the residual
+scales are v2's.
+
+Inception-ResNet-v2 (Figures 16-19). Deviations, following the released TensorFlow model
+(whose weights timm ports and the reference counts measure): its stem is Inception-v3's
+followed by a 35x35 Inception block (the paper's Figure 3 stem is drawn for both networks);
+it repeats the blocks 10, 20 and 10
 times where Figure 15 says 5, 10 and 5; residual scales 0.17, 0.10 and 0.20; the last block
 has no ReLU and is followed by a 1x1 convolution to 1536 channels.
 """
@@ -24,6 +30,9 @@ from keyarch.models.inception_v4 import PAPER, REDUCTION_A, Concat, ReductionA, 
 from keyarch.registry import Metric, model_registrar
 
 register = model_registrar(family="Inception-ResNet", paper=PAPER, input_size=(3, 299, 299))
+
+# Inception-ResNet-v1, Figure 15: (blocks, residual scale) per grid.
+REPEATS_V1 = {"a": (5, 0.17), "b": (10, 0.10), "c": (5, 0.20)}
 
 # (blocks, residual scale) for each grid, as released; Figure 15 draws 5, 10, 5 blocks.
 REPEATS = {"inception_resnet_a": (10, 0.17), "inception_resnet_b": (20, 0.10),
@@ -161,3 +170,101 @@ class InceptionResNetV2(ImageClassifier):
 def inception_resnet_v2(*, num_classes: int = 1000, in_chans: int = 3,
                         dropout: float = 0.2) -> InceptionResNetV2:  # fmt: skip
     return InceptionResNetV2(num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+
+
+def v1_block_a(scale: float) -> ResidualInceptionBlock:
+    """Figure 10, Inception-ResNet-v1's 35x35 block (256 channels)."""
+    return ResidualInceptionBlock(OrderedDict(
+        branch0=conv(256, 32, 1),
+        branch1=nn.Sequential(conv(256, 32, 1), conv(32, 32, 3, padding=1)),
+        branch2=nn.Sequential(conv(256, 32, 1), conv(32, 32, 3, padding=1),
+                              conv(32, 32, 3, padding=1)),
+    ), width=96, channels=256, scale=scale)  # fmt: skip
+
+
+def v1_block_b(scale: float) -> ResidualInceptionBlock:
+    """Figure 11, the 17x17 block (896 channels)."""
+    return ResidualInceptionBlock(OrderedDict(
+        branch0=conv(896, 128, 1),
+        branch1=nn.Sequential(conv(896, 128, 1), conv(128, 128, (1, 7), padding=(0, 3)),
+                              conv(128, 128, (7, 1), padding=(3, 0))),
+    ), width=256, channels=896, scale=scale)  # fmt: skip
+
+
+def v1_block_c(scale: float) -> ResidualInceptionBlock:
+    """Figure 13, the 8x8 block (1792 channels)."""
+    return ResidualInceptionBlock(OrderedDict(
+        branch0=conv(1792, 192, 1),
+        branch1=nn.Sequential(conv(1792, 192, 1), conv(192, 192, (1, 3), padding=(0, 1)),
+                              conv(192, 192, (3, 1), padding=(1, 0))),
+    ), width=384, channels=1792, scale=scale)  # fmt: skip
+
+
+class V1ReductionB(Concat):
+    """Figure 12, 17x17 -> 8x8 for Inception-ResNet-v1: max pool and three branches."""
+
+    branch_names = ("branch0", "branch1", "branch2", "branch3")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch0 = nn.MaxPool2d(3, stride=2)
+        self.branch1 = nn.Sequential(conv(896, 256, 1), conv(256, 384, 3, stride=2))
+        self.branch2 = nn.Sequential(conv(896, 256, 1), conv(256, 256, 3, stride=2))
+        self.branch3 = nn.Sequential(
+            conv(896, 256, 1), conv(256, 256, 3, padding=1), conv(256, 256, 3, stride=2)
+        )
+
+
+class InceptionResNetV1(ImageClassifier):
+    """Figure 15: stem (Figure 14), 5 x A, Reduction-A, 10 x B, Reduction-B, 5 x C,
+    average pooling, dropout (keep 0.8), linear."""
+
+    min_input_size = 75
+
+    def __init__(self, *, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.2):
+        super().__init__(num_classes=num_classes, in_chans=in_chans)
+        self.model_name = "inception_resnet_v1"
+        self.stem = nn.Sequential(OrderedDict(
+            conv1=conv(in_chans, 32, 3, stride=2), conv2=conv(32, 32, 3),
+            conv3=conv(32, 64, 3, padding=1), maxpool=nn.MaxPool2d(3, stride=2),
+            conv4=conv(64, 80, 1), conv5=conv(80, 192, 3), conv6=conv(192, 256, 3, stride=2),
+        ))  # N x 256 x 35 x 35  # fmt: skip
+        count, scale = REPEATS_V1["a"]
+        self.inception_resnet_a = nn.Sequential(*[v1_block_a(scale) for _ in range(count)])
+        self.reduction_a = ReductionA(256, *REDUCTION_A["inception_resnet_v1"])  # 896 x 17 x 17
+        count, scale = REPEATS_V1["b"]
+        self.inception_resnet_b = nn.Sequential(*[v1_block_b(scale) for _ in range(count)])
+        self.reduction_b = V1ReductionB()  # N x 1792 x 8 x 8
+        count, scale = REPEATS_V1["c"]
+        self.inception_resnet_c = nn.Sequential(*[v1_block_c(scale) for _ in range(count)])
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(1792, num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.inception_resnet_a(self.stem(x))  # N x 256 x 35 x 35
+        x = self.inception_resnet_b(self.reduction_a(x))  # N x 896 x 17 x 17
+        return self.inception_resnet_c(self.reduction_b(x))  # N x 1792 x 8 x 8
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.dropout(self.pool(features).flatten(1)))
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.num_classes = num_classes
+        self.fc = nn.Linear(1792, num_classes)
+
+
+@register(
+    description="Inception-ResNet-v1 (Figures 10-15): 5 / 10 / 5 residual Inception blocks "
+    "of 256 / 896 / 1792 channels; parameter count derived from the figures.",
+    deviations=(
+        "No released model exists to compare with; the residual scales (0.17, 0.10, "
+        "0.20) are Inception-ResNet-v2's, which the paper does not give for v1.",
+    ),
+    metrics=(
+        Metric("ImageNet (val)", 78.7, 94.5, "paper, Table 2: single crop, 21.3 / 5.5 % error"),
+    ),
+)
+def inception_resnet_v1(*, num_classes: int = 1000, in_chans: int = 3,
+                        dropout: float = 0.2) -> InceptionResNetV1:  # fmt: skip
+    return InceptionResNetV1(num_classes=num_classes, in_chans=in_chans, dropout=dropout)
