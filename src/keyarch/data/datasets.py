@@ -144,7 +144,10 @@ def _idx_dataset(source, classes, split, data_dir, download, allow_embedded) -> 
         if not allow_embedded:
             raise FileNotFoundError(sources.not_found_message(source, data_dir, "no download"))
         folder = _embedded_mnist()
-        origin = "the embedded subset (10,000 train / 2,000 test), since no full copy was found; "
+        origin = (
+            "the embedded subset (10,000 train / 2,000 test), as no full copy was found or "
+            "downloaded; "
+        )
     how = sources.verify(folder, source)
     prefix = "train" if split == "train" else "t10k"
     images = formats.read_idx(folder / f"{prefix}-images-idx3-ubyte.gz")
