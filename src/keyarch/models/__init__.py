@@ -2,6 +2,7 @@
 
 from keyarch.models import (  # noqa: F401
     alexnet,
+    bn_inception,
     googlenet,
     inception,
     inception_resnet,
