@@ -58,7 +58,14 @@ def test_alexnet_matches_torchvision_logits_at_a_small_size_too():
 
 
 def test_every_torchvision_converter_is_listed():
-    assert supported("torchvision") == sorted([*TORCHVISION_MODELS, "googlenet", "inception_v3"])
+    assert supported("torchvision") == sorted(
+        [
+            *TORCHVISION_MODELS,
+            "googlenet",
+            "inception_v3",
+            *(f"resnet{d}" for d in (18, 34, 50, 101, 152)),
+        ]
+    )
     assert supported("timm") == ["inception_resnet_v2", "inception_v4", "xception"]
 
 

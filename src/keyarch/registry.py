@@ -135,6 +135,7 @@ def model_registrar(
         input_size: tuple[int, int, int] = input_size,
         deviations: tuple[str, ...] = (),
         metrics: tuple[Metric, ...] = (),
+        name: str | None = None,
     ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
         return register_model(
             family=family,
@@ -143,6 +144,7 @@ def model_registrar(
             description=description,
             deviations=deviations + family_deviations,
             metrics=metrics,
+            name=name,
         )
 
     family_deviations = deviations

@@ -8,6 +8,7 @@ from keyarch.models import (  # noqa: F401
     inception_resnet,
     inception_v4,
     lenet,
+    resnet,
     vgg,
     xception,
     zfnet,
