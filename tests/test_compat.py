@@ -66,7 +66,14 @@ def test_every_torchvision_converter_is_listed():
             *(f"resnet{d}" for d in (18, 34, 50, 101, 152)),
         ]
     )
-    assert supported("timm") == ["inception_resnet_v2", "inception_v4", "xception"]
+    assert supported("timm") == [
+        "inception_resnet_v2",
+        "inception_v4",
+        "se_resnet101",
+        "se_resnet152",
+        "se_resnet50",
+        "xception",
+    ]
 
 
 def test_a_state_dict_of_another_model_is_reported():

@@ -21,6 +21,7 @@ SOURCES = ("torchvision", "timm")
 _TABLES: dict[tuple[str, str], dict[str, str]] = {
     **{("timm", name): table for name, table in xception.timm_tables().items()},
     **{("timm", name): table for name, table in inception_v4.TIMM.items()},
+    **{("timm", name): table for name, table in resnet.timm_se_tables().items()},
     **{("torchvision", name): table for name, table in alexnet.TORCHVISION.items()},
     **{("torchvision", name): table for name, table in inception.TORCHVISION.items()},
     **{("torchvision", name): table for name, table in vgg.torchvision_tables().items()},

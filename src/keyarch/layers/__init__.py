@@ -3,5 +3,12 @@
 from keyarch.layers.conv_norm_act import ConvNormAct, inception_conv
 from keyarch.layers.normalization import LocalResponseNorm
 from keyarch.layers.separable import SeparableConv2d
+from keyarch.layers.squeeze_excitation import SqueezeExcitation
 
-__all__ = ["ConvNormAct", "LocalResponseNorm", "SeparableConv2d", "inception_conv"]
+__all__ = [
+    "ConvNormAct",
+    "LocalResponseNorm",
+    "SeparableConv2d",
+    "SqueezeExcitation",
+    "inception_conv",
+]

@@ -9,6 +9,7 @@ from keyarch.models import (  # noqa: F401
     inception_v4,
     lenet,
     resnet,
+    senet,
     vgg,
     xception,
     zfnet,

@@ -166,7 +166,7 @@ def _init(model: nn.Module, zero_init_residual: bool) -> None:
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
     if zero_init_residual:
         for module in model.modules():
-            if isinstance(module, (BasicBlock, Bottleneck)):
+            if isinstance(module, BasicBlock | Bottleneck):
                 nn.init.zeros_(module.last_bn().weight)
 
 
@@ -177,15 +177,19 @@ class ResNet(ImageClassifier):
 
     def __init__(self, depth: int, *, shortcut_kind: str = "B", stride_on: str = "3x3",
                  zero_init_residual: bool = False, num_classes: int = 1000, in_chans: int = 3,
-                 model_name: str = "resnet") -> None:  # fmt: skip
+                 model_name: str = "resnet", block: type[nn.Module] | None = None,
+                 ceil_pool: bool = False) -> None:  # fmt: skip
+        """``block`` replaces Table 1's block type (SE-ResNet); ``ceil_pool`` makes the stem's
+        max pool round up without padding, as the Caffe models (SENet) did."""
         super().__init__(num_classes=num_classes, in_chans=in_chans)
         self.model_name = model_name
         kind, stages = IMAGENET_TABLE[depth]
-        block = BLOCKS[kind]
+        block = block or BLOCKS[kind]
         self.conv1 = nn.Conv2d(in_chans, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.maxpool = (nn.MaxPool2d(3, stride=2, ceil_mode=True) if ceil_pool
+                        else nn.MaxPool2d(3, stride=2, padding=1))  # fmt: skip
         channels = 64
         for number, stage in enumerate(stages, start=2):
             layer, channels = make_stage(block, channels, stage, 1 if number == 2 else 2,
