@@ -12,7 +12,16 @@ from collections.abc import Mapping
 
 import torch
 
-from keyarch.compat import alexnet, googlenet, inception, inception_v4, resnet, vgg, xception
+from keyarch.compat import (
+    alexnet,
+    densenet,
+    googlenet,
+    inception,
+    inception_v4,
+    resnet,
+    vgg,
+    xception,
+)
 from keyarch.compat.tables import rename_keys
 
 SOURCES = ("torchvision", "timm")
@@ -27,6 +36,7 @@ _TABLES: dict[tuple[str, str], dict[str, str]] = {
     **{("torchvision", name): table for name, table in vgg.torchvision_tables().items()},
     **{("torchvision", name): table for name, table in googlenet.torchvision_tables().items()},
     **{("torchvision", name): table for name, table in resnet.torchvision_tables().items()},
+    **{("torchvision", name): table for name, table in densenet.TORCHVISION.items()},
 }
 
 

@@ -3,6 +3,7 @@
 from keyarch.models import (  # noqa: F401
     alexnet,
     bn_inception,
+    densenet,
     googlenet,
     inception,
     inception_resnet,
