@@ -23,6 +23,9 @@ def test_default_recipes_follow_family_and_data():
     assert default_recipe("VGG", "folder").name == "vgg-paper"
     assert default_recipe("VGG", "cifar10-jpeg").name == "cifar"
     assert default_recipe("AlexNet", "folder").tta == "tencrop"
+    assert default_recipe("ResNet", "cifar10-jpeg").name == "resnet-cifar-paper"
+    assert default_recipe("ResNet", "folder").milestones == (30, 60)
+    assert default_recipe("DenseNet", "cifar100").milestones == (150, 225)
     assert {"alexnet-paper", "vgg-paper", "zfnet-paper", "lenet5-paper"} <= set(RECIPES)
 
 

@@ -190,6 +190,85 @@ RECIPES: dict[str, Recipe] = {
             augment="inception",
         ),
         Recipe(
+            "resnet-paper",
+            "He et al. 2015, section 3.4: SGD, batch 256, momentum 0.9, weight decay 1e-4, "
+            "lr 0.1 divided by 10 when the error plateaus (here at epochs 30 and 60), about "
+            "90 epochs (60e4 iterations); scale augmentation (shorter side in [256, 480]; here "
+            "[256, 512]), 224 crops, flips; 10-crop testing; no dropout",
+            optimizer="sgd",
+            lr=0.1,
+            momentum=0.9,
+            weight_decay=1e-4,
+            epochs=90,
+            batch_size=256,
+            schedule="step",
+            milestones=(30, 60),
+            augment="vgg",
+            tta="tencrop",
+        ),
+        Recipe(
+            "resnet-cifar-paper",
+            "He et al. 2015, section 4.2: SGD, batch 128, momentum 0.9, weight decay 1e-4, lr "
+            "0.1 divided by 10 at 32k and 48k iterations, stop at 64k (epochs 82, 123, 164 of "
+            "391 steps), 4-pixel padding, 32x32 crops, flips",
+            optimizer="sgd",
+            lr=0.1,
+            momentum=0.9,
+            weight_decay=1e-4,
+            epochs=164,
+            batch_size=128,
+            schedule="step",
+            milestones=(82, 123),
+            augment="crop-flip",
+        ),
+        Recipe(
+            "senet-paper",
+            "Hu et al. 2017, section 6.1: SGD, momentum 0.9, batch 1024, lr 0.6 divided by 10 "
+            "every 30 epochs, 100 epochs; random-size crops and flips",
+            optimizer="sgd",
+            lr=0.6,
+            momentum=0.9,
+            weight_decay=1e-4,
+            epochs=100,
+            batch_size=1024,
+            schedule="step",
+            milestones=(30, 60, 90),
+            augment="inception",
+        ),
+        Recipe(
+            "densenet-paper",
+            "Huang et al. 2016, section 4.2 (ImageNet): SGD with Nesterov momentum 0.9, batch "
+            "256, weight decay 1e-4, lr 0.1 divided by 10 at epochs 30 and 60, 90 epochs; "
+            "ResNet's augmentation; 10-crop testing",
+            optimizer="sgd",
+            lr=0.1,
+            momentum=0.9,
+            nesterov=True,
+            weight_decay=1e-4,
+            epochs=90,
+            batch_size=256,
+            schedule="step",
+            milestones=(30, 60),
+            augment="vgg",
+            tta="tencrop",
+        ),
+        Recipe(
+            "densenet-cifar-paper",
+            "Huang et al. 2016, section 4.2 (CIFAR): SGD with Nesterov momentum 0.9, batch 64, "
+            "weight decay 1e-4, lr 0.1 divided by 10 at 50 % and 75 % of 300 epochs; "
+            "translation and mirroring",
+            optimizer="sgd",
+            lr=0.1,
+            momentum=0.9,
+            nesterov=True,
+            weight_decay=1e-4,
+            epochs=300,
+            batch_size=64,
+            schedule="step",
+            milestones=(150, 225),
+            augment="crop-flip",
+        ),
+        Recipe(
             "mnist",
             "keyarch small-data preset: Adam, cosine schedule, 10 epochs",
             optimizer="adam",
@@ -229,7 +308,12 @@ PAPER_RECIPES = {
     "Inception-v4": "inception-v3-paper",  # section 4: the same RMSProp schedule
     "Inception-ResNet": "inception-v3-paper",
     "Xception": "xception-paper",
+    "ResNet": "resnet-paper",
+    "SE-ResNet": "senet-paper",
+    "DenseNet": "densenet-paper",
 }
+# Families whose paper also gives a CIFAR recipe, used on the CIFAR datasets.
+CIFAR_PAPER_RECIPES = {"ResNet": "resnet-cifar-paper", "DenseNet": "densenet-cifar-paper"}
 SMALL_DATASETS = {
     "mnist": "mnist",
     "fashion-mnist": "mnist",
@@ -251,6 +335,8 @@ def default_recipe(family: str, dataset: str) -> Recipe:
     paper = PAPER_RECIPES.get(family)
     if family == "LeNet" and dataset in ("mnist", "fashion-mnist"):
         return RECIPES["lenet5-paper"]
+    if family in CIFAR_PAPER_RECIPES and dataset.startswith("cifar"):
+        return RECIPES[CIFAR_PAPER_RECIPES[family]]
     if dataset in SMALL_DATASETS or paper is None:
         return RECIPES[SMALL_DATASETS.get(dataset, "cifar")]
     return RECIPES[paper]
