@@ -14,3 +14,29 @@ def meta_models() -> dict[str, torch.nn.Module]:
     """Every registered model on the meta device (no memory, no initialisation cost)."""
     with torch.device("meta"):
         return {name: keyarch.create_model(name) for name in keyarch.list_models()}
+
+
+def randomise_batch_norm(model: torch.nn.Module) -> None:
+    """Non-trivial running statistics, so that a mismatched batch norm would show."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 1.5)
+
+
+def converted_logit_difference(
+    reference: torch.nn.Module, name: str, source: str, size: int
+) -> float:
+    """Max |logit difference| between ``reference`` and keyarch's ``name`` loaded with its
+    converted weights (eval mode, two random images of ``size`` pixels)."""
+    from keyarch.compat import convert_state_dict
+
+    randomise_batch_norm(reference)
+    with torch.device("meta"):
+        ours = keyarch.create_model(name)
+    state = convert_state_dict(name, reference.state_dict(), source)
+    ours.load_state_dict(state, strict=True, assign=True)
+    x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        return (reference.eval()(x) - ours.eval()(x)).abs().max().item()
