@@ -7,6 +7,7 @@ shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -397,6 +398,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"keyarch: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `keyarch info vgg16 | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except RuntimeError as error:  # a run that failed (diverged), not bad input
         from keyarch.train import TrainingDiverged
 
