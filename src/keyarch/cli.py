@@ -89,7 +89,7 @@ def _format_card(name: str) -> str:
     lines = [
         f"{card.name} ({card.family})",
         f"  Paper:       {card.title}",
-        f"  Authors:     {card.authors}",
+        *wrap(card.authors, "  Authors:     "),
         f"  Year:        {card.year}",
         f"  Link:        {card.url}",
         f"  Input:       {'x'.join(str(d) for d in card.input_size)} (channels x height x width)",
