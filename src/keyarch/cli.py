@@ -44,29 +44,55 @@ def _gmacs(macs: int) -> str:
     return f"{giga:.3f}" if giga >= 0.01 else f"{giga:.6f}"
 
 
+def _model_counts(names: list[str]) -> dict[str, tuple[int, int]]:
+    """(parameters, MACs at the default input) per model, cached in keyarch's cache keyed by
+    the source of the models and layers, so that `keyarch list` is quick after the first run."""
+    import hashlib
+    import json
+
+    from keyarch import model_card
+    from keyarch.analysis import count_macs, count_parameters
+    from keyarch.data.sources import cache_dir
+
+    package = Path(__file__).parent
+    digest = hashlib.sha1(torch.__version__.encode())
+    for source in sorted([*package.glob("models/*.py"), *package.glob("layers/*.py")]):
+        digest.update(source.read_bytes())
+    path = cache_dir() / "model-counts" / f"{digest.hexdigest()[:16]}.json"
+    try:
+        counts = {k: tuple(v) for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError):
+        counts = {}
+    missing = [name for name in names if name not in counts]
+    for name in missing:
+        model = _meta_model(name)
+        counts[name] = (count_parameters(model), count_macs(model, model_card(name).input_size))
+    if missing:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(counts))
+        except OSError:
+            pass  # a read-only cache only costs time
+    return counts
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from keyarch import list_models, model_card
-    from keyarch.analysis import count_macs, count_parameters
 
     names = list_models(args.pattern)
     if not names:
         raise ValueError(f"no model matches {args.pattern!r}; try `keyarch list` for all")
     header = ("name", "family", "year", "params", "GMACs", "input", "ImageNet top-1")
+    counts = _model_counts(names)
     rows = []
     for name in names:
-        card, model = model_card(name), _meta_model(name)
+        card = model_card(name)
+        parameters, macs = counts[name]
         top1 = f"{card.imagenet_top1:.3f}" if card.imagenet_top1 is not None else "-"
         rows.append(
-            (
-                name,
-                card.family,
-                str(card.year),
-                f"{count_parameters(model):,}",
-                _gmacs(count_macs(model, card.input_size)),
-                "x".join(str(d) for d in card.input_size),
-                top1,
-            )
-        )
+            (name, card.family, str(card.year), f"{parameters:,}", _gmacs(macs),
+             "x".join(str(d) for d in card.input_size), top1)
+        )  # fmt: skip
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         cells = [
