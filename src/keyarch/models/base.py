@@ -81,3 +81,17 @@ class ImageClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
         return self.forward_head(self.forward_features(x))
+
+
+class GlobalPoolHead:
+    """``forward_head`` and ``reset_classifier`` for the many networks that end in global
+    pooling (``self.pool``), an optional ``self.dropout`` and one linear layer ``self.fc``."""
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        pooled = self.pool(features).flatten(1)  # N x C
+        dropout = getattr(self, "dropout", None)
+        return self.fc(dropout(pooled) if dropout is not None else pooled)  # N x num_classes
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.num_classes = num_classes
+        self.fc = nn.Linear(self.fc.in_features, num_classes)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from keyarch.layers import ConvNormAct
-from keyarch.models.base import ImageClassifier
+from keyarch.models.base import GlobalPoolHead, ImageClassifier
 from keyarch.registry import Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -113,7 +113,7 @@ class BNInceptionModule(nn.Module):
         return torch.cat(branches, 1)
 
 
-class BNInception(ImageClassifier):
+class BNInception(GlobalPoolHead, ImageClassifier):
     """Stem (7x7/2 conv, pool, 1x1, 3x3, pool), ten modules, global average pool, linear."""
 
     min_input_size = 31
@@ -142,13 +142,6 @@ class BNInception(ImageClassifier):
         for module in self.inception_modules:  # 28 -> 14 (3c) -> 7 (4e)
             x = module(x)
         return x  # N x 1024 x 7 x 7
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.pool(features).flatten(1))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(self.fc.in_features, num_classes)
 
 
 @register(

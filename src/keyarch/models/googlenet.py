@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from keyarch.layers import ConvNormAct, LocalResponseNorm
-from keyarch.models.base import AuxiliaryOutputs, ImageClassifier
+from keyarch.models.base import AuxiliaryOutputs, GlobalPoolHead, ImageClassifier
 from keyarch.registry import Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -158,7 +158,7 @@ class AuxiliaryClassifier(nn.Module):
         return self.fc2(self.dropout(self.relu(self.fc1(x))))  # N x num_classes
 
 
-class GoogLeNet(ImageClassifier):
+class GoogLeNet(GlobalPoolHead, ImageClassifier):
     """Table 1: a stem of three convolutions, nine Inception modules in three stages
     (3a-3b, 4a-4e, 5a-5b) separated by max pools, global average pooling, one linear layer.
     With ``aux_logits``, training returns :class:`AuxiliaryOutputs` (aux1 on inception4a,
@@ -204,7 +204,7 @@ class GoogLeNet(ImageClassifier):
         width = INCEPTION_TABLE["inception5b"].out_channels
         self.aux1 = AuxiliaryClassifier(512, num_classes, variant) if aux_logits else None
         self.aux2 = AuxiliaryClassifier(528, num_classes, variant) if aux_logits else None
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(variant.dropout)
         self.fc = nn.Linear(width, num_classes)
         for module in self.modules():
@@ -231,12 +231,8 @@ class GoogLeNet(ImageClassifier):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self._body(x)[0]
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.dropout(self.avgpool(features).flatten(1)))  # N x num_classes
-
     def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(self.fc.in_features, num_classes)
+        super().reset_classifier(num_classes)
         for name in ("aux1", "aux2"):
             head = getattr(self, name)
             if head is not None:

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from keyarch.layers import inception_conv as conv
-from keyarch.models.base import AuxiliaryOutputs, ImageClassifier
+from keyarch.models.base import AuxiliaryOutputs, GlobalPoolHead, ImageClassifier
 from keyarch.registry import Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -178,7 +178,7 @@ class AuxiliaryClassifier(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
-class InceptionV3(ImageClassifier):
+class InceptionV3(GlobalPoolHead, ImageClassifier):
     """Table 1, as released: stem, 3 x Figure 5, reduction, 4 x Figure 6, reduction,
     2 x Figure 7, pooling, dropout 0.5, linear; the auxiliary head on Mixed_6e."""
 
@@ -208,7 +208,7 @@ class InceptionV3(ImageClassifier):
         self.Mixed_7a = GridReduction17(768)
         self.Mixed_7b = InceptionFigure7(1280)
         self.Mixed_7c = InceptionFigure7(2048)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(2048, num_classes)
         for module in self.modules():
@@ -231,12 +231,8 @@ class InceptionV3(ImageClassifier):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self._body(x)[0]
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.dropout(self.avgpool(features).flatten(1)))
-
     def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(2048, num_classes)
+        super().reset_classifier(num_classes)
         if self.AuxLogits is not None:
             self.AuxLogits.fc = nn.Linear(768, num_classes)
 

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from keyarch.layers import inception_conv as conv
-from keyarch.models.base import ImageClassifier
+from keyarch.models.base import GlobalPoolHead, ImageClassifier
 from keyarch.models.inception_v4 import PAPER, REDUCTION_A, Concat, ReductionA, average_pool
 from keyarch.registry import Metric, model_registrar
 
@@ -115,7 +115,7 @@ class ResidualReductionB(Concat):
         self.branch3 = nn.MaxPool2d(3, stride=2)
 
 
-class InceptionResNetV2(ImageClassifier):
+class InceptionResNetV2(GlobalPoolHead, ImageClassifier):
     """Stem, Inception-ResNet-A x 10, Reduction-A, -B x 20, Reduction-B, -C x 10, a 1x1
     convolution to 1536 channels, average pooling, dropout, linear."""
 
@@ -151,13 +151,6 @@ class InceptionResNetV2(ImageClassifier):
         x = self.inception_resnet_b(self.reduction_a(x))  # N x 1088 x 17 x 17
         x = self.inception_resnet_c(self.reduction_b(x))  # N x 2080 x 8 x 8
         return self.conv2d_7b(x)
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.dropout(self.pool(features).flatten(1)))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(1536, num_classes)
 
 
 @register(
@@ -215,7 +208,7 @@ class V1ReductionB(Concat):
         )
 
 
-class InceptionResNetV1(ImageClassifier):
+class InceptionResNetV1(GlobalPoolHead, ImageClassifier):
     """Figure 15: stem (Figure 14), 5 x A, Reduction-A, 10 x B, Reduction-B, 5 x C,
     average pooling, dropout (keep 0.8), linear."""
 
@@ -245,13 +238,6 @@ class InceptionResNetV1(ImageClassifier):
         x = self.inception_resnet_a(self.stem(x))  # N x 256 x 35 x 35
         x = self.inception_resnet_b(self.reduction_a(x))  # N x 896 x 17 x 17
         return self.inception_resnet_c(self.reduction_b(x))  # N x 1792 x 8 x 8
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.dropout(self.pool(features).flatten(1)))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(1792, num_classes)
 
 
 @register(

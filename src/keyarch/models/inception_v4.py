@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from keyarch.layers import inception_conv as conv
-from keyarch.models.base import ImageClassifier
+from keyarch.models.base import GlobalPoolHead, ImageClassifier
 from keyarch.registry import Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -200,7 +200,7 @@ class InceptionC(nn.Module):
         ], 1)  # fmt: skip
 
 
-class InceptionV4(ImageClassifier):
+class InceptionV4(GlobalPoolHead, ImageClassifier):
     """Figure 9: stem, 4 x Inception-A, Reduction-A, 7 x Inception-B, Reduction-B,
     3 x Inception-C, average pooling, dropout, linear."""
 
@@ -223,13 +223,6 @@ class InceptionV4(ImageClassifier):
         x = self.inception_a(self.stem(x))  # N x 384 x 35 x 35
         x = self.inception_b(self.reduction_a(x))  # N x 1024 x 17 x 17
         return self.inception_c(self.reduction_b(x))  # N x 1536 x 8 x 8
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.dropout(self.pool(features).flatten(1)))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(1536, num_classes)
 
 
 @register(

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from keyarch.layers import ConvNormAct
-from keyarch.models.base import ImageClassifier
+from keyarch.models.base import GlobalPoolHead, ImageClassifier
 from keyarch.registry import Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -170,7 +170,7 @@ def _init(model: nn.Module, zero_init_residual: bool) -> None:
                 nn.init.zeros_(module.last_bn().weight)
 
 
-class ResNet(ImageClassifier):
+class ResNet(GlobalPoolHead, ImageClassifier):
     """Table 1: conv1 (7x7/2), 3x3/2 max pool, conv2_x ... conv5_x, average pool, fc."""
 
     min_input_size = 1
@@ -195,7 +195,7 @@ class ResNet(ImageClassifier):
             layer, channels = make_stage(block, channels, stage, 1 if number == 2 else 2,
                                          shortcut_kind, stride_on)  # fmt: skip
             self.add_module(f"conv{number}_x", layer)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
         _init(self, zero_init_residual)
 
@@ -204,15 +204,8 @@ class ResNet(ImageClassifier):
         x = self.conv3_x(self.conv2_x(x))  # N x 128 (512) x 28 x 28
         return self.conv5_x(self.conv4_x(x))  # N x 512 (2048) x 7 x 7
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.avgpool(features).flatten(1))
 
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(self.fc.in_features, num_classes)
-
-
-class CifarResNet(ImageClassifier):
+class CifarResNet(GlobalPoolHead, ImageClassifier):
     """Section 4.2: 3x3 conv of 16 filters, then 3 stages of n basic blocks with 16, 32, 64
     filters on 32, 16, 8 pixel maps, global average pool, fc: 6n + 2 weighted layers."""
 
@@ -231,20 +224,13 @@ class CifarResNet(ImageClassifier):
             layer, channels = make_stage(BasicBlock, channels, Stage(n, width),
                                          1 if number == 1 else 2, shortcut_kind, "3x3")  # fmt: skip
             self.add_module(f"stage{number}", layer)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
         _init(self, zero_init_residual)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(self.bn1(self.conv1(x)))  # N x 16 x 32 x 32
         return self.stage3(self.stage2(self.stage1(x)))  # N x 64 x 8 x 8
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.avgpool(features).flatten(1))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(64, num_classes)
 
 
 def _imagenet(top1: float, top5: float) -> tuple[Metric, ...]:

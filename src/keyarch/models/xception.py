@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from keyarch.layers import ConvNormAct, SeparableConv2d
-from keyarch.models.base import ImageClassifier
+from keyarch.models.base import GlobalPoolHead, ImageClassifier
 from keyarch.registry import Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -91,7 +91,7 @@ class XceptionBlock(nn.Module):
         return self.layers(x) + self.shortcut(x)
 
 
-class Xception(ImageClassifier):
+class Xception(GlobalPoolHead, ImageClassifier):
     """Entry flow (two convolutions, three blocks), middle flow (eight blocks), exit flow
     (one block, two separable convolutions), global average pooling, one linear layer."""
 
@@ -134,13 +134,6 @@ class Xception(ImageClassifier):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.exit_flow(self.middle_flow(self.entry_flow(x)))
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.dropout(self.pool(features).flatten(1)))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(self.fc.in_features, num_classes)
 
 
 @register(
