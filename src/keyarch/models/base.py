@@ -95,3 +95,17 @@ class GlobalPoolHead:
     def reset_classifier(self, num_classes: int) -> None:
         self.num_classes = num_classes
         self.fc = nn.Linear(self.fc.in_features, num_classes)
+
+
+class AuxiliaryClassifiersMixin:
+    """``forward`` and ``forward_features`` for networks with auxiliary classifiers, whose
+    ``_body(x)`` returns the feature map and, in training, the auxiliary logits."""
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self._body(x)[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | AuxiliaryOutputs:
+        self.check_input(x)
+        features, aux = self._body(x)
+        logits = self.forward_head(features)
+        return AuxiliaryOutputs(logits, aux, self.aux_weight) if aux else logits

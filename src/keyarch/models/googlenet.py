@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from keyarch.layers import ConvNormAct, LocalResponseNorm
-from keyarch.models.base import AuxiliaryOutputs, GlobalPoolHead, ImageClassifier
+from keyarch.models.base import AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier
 from keyarch.registry import Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -158,7 +158,7 @@ class AuxiliaryClassifier(nn.Module):
         return self.fc2(self.dropout(self.relu(self.fc1(x))))  # N x num_classes
 
 
-class GoogLeNet(GlobalPoolHead, ImageClassifier):
+class GoogLeNet(AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier):
     """Table 1: a stem of three convolutions, nine Inception modules in three stages
     (3a-3b, 4a-4e, 5a-5b) separated by max pools, global average pooling, one linear layer.
     With ``aux_logits``, training returns :class:`AuxiliaryOutputs` (aux1 on inception4a,
@@ -228,21 +228,12 @@ class GoogLeNet(GlobalPoolHead, ImageClassifier):
         x = self.inception5b(self.inception5a(x))  # N x 1024 x 7 x 7
         return x, ((aux1, aux2) if with_aux else ())
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self._body(x)[0]
-
     def reset_classifier(self, num_classes: int) -> None:
         super().reset_classifier(num_classes)
         for name in ("aux1", "aux2"):
             head = getattr(self, name)
             if head is not None:
                 head.fc2 = nn.Linear(1024, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor | AuxiliaryOutputs:
-        self.check_input(x)
-        features, aux = self._body(x)
-        logits = self.forward_head(features)
-        return AuxiliaryOutputs(logits, aux, self.aux_weight) if aux else logits
 
 
 @register(

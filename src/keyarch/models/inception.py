@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from keyarch.layers import inception_conv as conv
-from keyarch.models.base import AuxiliaryOutputs, GlobalPoolHead, ImageClassifier
+from keyarch.models.base import AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier
 from keyarch.registry import Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -178,7 +178,7 @@ class AuxiliaryClassifier(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
-class InceptionV3(GlobalPoolHead, ImageClassifier):
+class InceptionV3(AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier):
     """Table 1, as released: stem, 3 x Figure 5, reduction, 4 x Figure 6, reduction,
     2 x Figure 7, pooling, dropout 0.5, linear; the auxiliary head on Mixed_6e."""
 
@@ -228,19 +228,10 @@ class InceptionV3(GlobalPoolHead, ImageClassifier):
         x = self.Mixed_7a(x)  # N x 1280 x 8 x 8
         return self.Mixed_7c(self.Mixed_7b(x)), aux  # N x 2048 x 8 x 8
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self._body(x)[0]
-
     def reset_classifier(self, num_classes: int) -> None:
         super().reset_classifier(num_classes)
         if self.AuxLogits is not None:
             self.AuxLogits.fc = nn.Linear(768, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor | AuxiliaryOutputs:
-        self.check_input(x)
-        features, aux = self._body(x)
-        logits = self.forward_head(features)
-        return AuxiliaryOutputs(logits, aux, self.aux_weight) if aux else logits
 
 
 @register(
