@@ -25,18 +25,27 @@ def randomise_batch_norm(model: torch.nn.Module) -> None:
                 module.running_var.uniform_(0.5, 1.5)
 
 
+def converted_model(
+    reference: torch.nn.Module, name: str, source: str, **options
+) -> torch.nn.Module:
+    """keyarch's ``name`` holding ``reference``'s converted weights (its batch-norm
+    statistics randomised first)."""
+    from keyarch.compat import convert_state_dict
+
+    randomise_batch_norm(reference)
+    with torch.device("meta"):
+        ours = keyarch.create_model(name, **options)
+    state = convert_state_dict(name, reference.state_dict(), source)
+    ours.load_state_dict(state, strict=True, assign=True)
+    return ours
+
+
 def converted_logit_difference(
     reference: torch.nn.Module, name: str, source: str, size: int
 ) -> float:
     """Max |logit difference| between ``reference`` and keyarch's ``name`` loaded with its
     converted weights (eval mode, two random images of ``size`` pixels)."""
-    from keyarch.compat import convert_state_dict
-
-    randomise_batch_norm(reference)
-    with torch.device("meta"):
-        ours = keyarch.create_model(name)
-    state = convert_state_dict(name, reference.state_dict(), source)
-    ours.load_state_dict(state, strict=True, assign=True)
+    ours = converted_model(reference, name, source)
     x = torch.randn(2, 3, size, size)
     with torch.no_grad():
         return (reference.eval()(x) - ours.eval()(x)).abs().max().item()

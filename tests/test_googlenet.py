@@ -5,8 +5,8 @@ import torch
 import torchvision
 
 import keyarch
+from conftest import converted_model
 from keyarch.analysis import count_macs, count_parameters
-from keyarch.compat import convert_state_dict
 from keyarch.models.base import AuxiliaryOutputs
 from keyarch.models.googlenet import INCEPTION_TABLE
 
@@ -60,15 +60,7 @@ def test_smallest_inputs(name, size):
 def test_converted_torchvision_googlenet_gives_the_same_logits_and_aux_logits():
     torch.manual_seed(0)
     reference = torchvision.models.googlenet(aux_logits=True, init_weights=True)
-    with torch.no_grad():
-        for module in reference.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.5, 0.5)
-                module.running_var.uniform_(0.5, 1.5)
-    with torch.device("meta"):
-        ours = keyarch.create_model("googlenet", aux_logits=True)
-    state = convert_state_dict("googlenet", reference.state_dict(), "torchvision")
-    ours.load_state_dict(state, strict=True, assign=True)
+    ours = converted_model(reference, "googlenet", "torchvision", aux_logits=True)
     x = torch.randn(2, 3, 224, 224)
     with torch.no_grad():
         assert (reference.eval()(x) - ours.eval()(x)).abs().max() <= 1e-5

@@ -5,8 +5,8 @@ import torch
 import torchvision
 
 import keyarch
+from conftest import converted_model
 from keyarch.analysis import count_macs, count_parameters
-from keyarch.compat import convert_state_dict
 from keyarch.models.base import AuxiliaryOutputs
 
 
@@ -60,15 +60,7 @@ def test_auxiliary_classifier_in_training_only():
 def test_converted_torchvision_inception_v3_gives_the_same_logits():
     torch.manual_seed(0)
     reference = torchvision.models.inception_v3(aux_logits=True, init_weights=True)
-    with torch.no_grad():
-        for module in reference.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.5, 0.5)
-                module.running_var.uniform_(0.5, 1.5)
-    with torch.device("meta"):
-        ours = keyarch.create_model("inception_v3", aux_logits=True)
-    state = convert_state_dict("inception_v3", reference.state_dict(), "torchvision")
-    ours.load_state_dict(state, strict=True, assign=True)
+    ours = converted_model(reference, "inception_v3", "torchvision", aux_logits=True)
     x = torch.randn(2, 3, 299, 299)
     with torch.no_grad():
         assert (reference.eval()(x) - ours.eval()(x)).abs().max() <= 1e-4
