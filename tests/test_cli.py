@@ -148,3 +148,84 @@ def test_visualize_reports_corrupt_and_mismatched_weights(capsys, tmp_path, digi
         capsys, ["visualize", "lenet5_modern", "--image", str(digit_png), "--weights", str(other)]
     )
     assert code == 2 and "does not hold weights of this model" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "lenet5", "--epochs", "-1"], "argument --epochs: expected a whole number"),
+        (["train", "lenet5", "--batch-size", "0"], "argument --batch-size: expected a whole"),
+        (["train", "lenet5", "--lr", "nan"], "argument --lr: expected a positive number"),
+        (["train", "lenet5", "--optimizer", "lbfgs"], "argument --optimizer: invalid choice"),
+        (["train", "lenet5", "--threads", "0"], "argument --threads: expected a whole number"),
+        (["eval", "--checkpoint", "x", "--dataset", "mnist", "--limit", "0"], "--limit"),
+        (["train", "lenet5", "--resume", "--overwrite"], "--resume continues a run and"),
+        (["train", "lenet5", "--device", "cuda:7"], "--device"),
+    ],
+)
+def test_numbers_and_choices_are_checked_naming_the_flag(capsys, argv, message, tmp_path):
+    code, err = exit_status(capsys, [*argv, "--out", str(tmp_path)] if argv[0] == "train" else argv)
+    assert code == 2 and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_recipe_checks_its_numbers_for_library_callers():
+    from keyarch.train import get_recipe
+    from keyarch.train.recipes import override
+
+    with pytest.raises(ValueError, match="epochs must be a whole number of at least 1"):
+        override(get_recipe("mnist"), epochs=-1)
+    with pytest.raises(ValueError, match="batch_size must be"):
+        override(get_recipe("mnist"), batch_size=0)
+
+
+def test_an_unexpected_exception_is_reported_as_a_bug_not_as_bad_input(capsys, monkeypatch):
+    from keyarch.cli import listing
+
+    def broken(_args):
+        raise TypeError("unsupported operand type(s)")
+
+    monkeypatch.setattr(listing, "run", broken)
+    code, err = exit_status(capsys, ["list"])
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith("keyarch: internal error: this is a bug")
+    assert "TypeError: unsupported operand" in err
+
+
+def test_help_and_version_answer_without_importing_torch():
+    probe = (
+        "import sys, keyarch.cli as c; c.build_parser().format_help(); "
+        "print('torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+    version = subprocess.run([sys.executable, "-m", "keyarch", "--version"],
+                             capture_output=True, text=True)  # fmt: skip
+    assert version.returncode == 0 and version.stdout.startswith("keyarch 0.")
+    helped = subprocess.run([sys.executable, "-m", "keyarch", "train", "--help"],
+                            capture_output=True, text=True)  # fmt: skip
+    assert "sgd, adam, adamw, rmsprop" in helped.stdout and "crop-flip" in helped.stdout
+    assert "lenet5-paper" in helped.stdout and "cosine" in helped.stdout
+
+
+def test_predict_refuses_a_colour_image_for_a_grey_model(capsys, tmp_path):
+    from PIL import Image
+    from safetensors.torch import save_file
+
+    import keyarch
+
+    model = keyarch.create_model("lenet5_modern")
+    weights = tmp_path / "model.safetensors"
+    metadata = {"model": "lenet5_modern", "num_classes": 10, "in_chans": 1,
+                "classes": [str(i) for i in range(10)], "dataset": "MNIST", "crop": 32,
+                "resize": 32, "pad": True, "mean": [0.13], "std": [0.31], "tta": "none"}  # fmt: skip
+    import json as json_
+
+    save_file(model.state_dict(), str(weights), {"keyarch": json_.dumps(metadata)})
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (28, 28), (200, 30, 30)).save(photo)
+    code, err = exit_status(capsys, ["predict", "--checkpoint", str(weights), str(photo)])
+    assert code == 2 and "is a colour image, but lenet5_modern was trained on one-channel" in err
+    grey = tmp_path / "grey.png"
+    Image.new("L", (28, 28), 90).save(grey)
+    assert exit_status(capsys, ["predict", "--checkpoint", str(weights), str(grey)])[0] == 0

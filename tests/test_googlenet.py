@@ -82,4 +82,4 @@ def test_training_adds_the_weighted_auxiliary_losses(tmp_path):
                          recipe=recipe, out=tmp_path, run_name="g", train_limit=32,
                          test_limit=16, image_size=32, progress=False)  # fmt: skip
     summary = train(config)
-    assert summary["parameters"] > 10_000_000 and summary["test_accuracy"] is not None
+    assert summary["parameters"] > 10_000_000 and summary["test_top1"] is not None

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from keyarch.errors import BadInput, BadType
+
 __all__ = [
     "Metric",
     "ModelCard",
@@ -96,7 +98,7 @@ def register_model(
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         model_name = name or builder.__name__
         if model_name in _BUILDERS:
-            raise ValueError(f"model {model_name!r} is registered twice")
+            raise BadInput(f"model {model_name!r} is registered twice")
         imagenet = next((m.top1 for m in metrics if m.dataset.startswith("ImageNet")), None)
         _BUILDERS[model_name] = builder
         _CARDS[model_name] = ModelCard(
@@ -160,13 +162,13 @@ def _unknown(name: object) -> ValueError:
     names = sorted(_BUILDERS)
     close = difflib.get_close_matches(str(name), names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else "; `keyarch list` shows them all"
-    return ValueError(f"unknown model {name!r}{hint}")
+    return BadInput(f"unknown model {name!r}{hint}")
 
 
 def list_models(pattern: str = "*") -> list[str]:
     """Names of the registered models matching a shell-style ``pattern``, sorted."""
     if not isinstance(pattern, str):
-        raise TypeError(f"pattern must be a string such as 'vgg*', got {type(pattern).__name__}")
+        raise BadType(f"pattern must be a string such as 'vgg*', got {type(pattern).__name__}")
     _ensure_models_imported()
     return sorted(n for n in _BUILDERS if fnmatch.fnmatchcase(n, pattern))
 
@@ -181,11 +183,11 @@ def model_card(name: str) -> ModelCard:
 
 def _check_positive_int(value: object, what: str, model: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
+        raise BadType(
             f"{model}: {what} must be a positive int, got {value!r} ({type(value).__name__})"
         )
     if value < 1:
-        raise ValueError(f"{model}: {what} must be a positive int, got {value}")
+        raise BadInput(f"{model}: {what} must be a positive int, got {value}")
 
 
 def create_model(
@@ -208,7 +210,7 @@ def create_model(
             options[key] = value
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise TypeError(
+        raise BadType(
             f"{name} does not take {', '.join(unknown)}; it accepts: {', '.join(accepted)}"
         )
     model = builder(**options)

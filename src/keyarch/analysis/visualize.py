@@ -20,18 +20,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from keyarch.errors import BadInput
+
 _PASS_THROUGH = (nn.LocalResponseNorm, nn.BatchNorm2d, nn.Identity, nn.Dropout)
 
 
 def _leaf_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     features = getattr(model, "features", None)
     if not isinstance(features, nn.Module):
-        raise ValueError(f"{type(model).__name__} has no `features` sequence to visualise")
+        raise BadInput(f"{type(model).__name__} has no `features` sequence to visualise")
     leaves = [(n, m) for n, m in features.named_modules() if n and not list(m.children())]
     supported = (nn.Conv2d, nn.ReLU, nn.MaxPool2d, *_PASS_THROUGH)
     for name, module in leaves:
         if not isinstance(module, supported):
-            raise ValueError(
+            raise BadInput(
                 f"the deconvnet cannot reverse layer {name!r} ({type(module).__name__}); it "
                 "supports Conv2d, ReLU, MaxPool2d and normalisation layers"
             )
@@ -59,7 +61,7 @@ def _forward_recording(
     leaves = _leaf_layers(model)
     names = [n for n, _ in leaves]
     if layer not in names or not isinstance(dict(leaves)[layer], nn.Conv2d):
-        raise ValueError(
+        raise BadInput(
             f"unknown layer {layer!r}; expected one of {', '.join(layer_names(model))}"
         )
     stop = names.index(layer)
@@ -143,7 +145,7 @@ def deconvnet_projection(
     """
     maps, record = _forward_recording(model, image, layer)
     if not 0 <= channel < maps.shape[1]:
-        raise ValueError(f"{layer} has {maps.shape[1]} maps; channel {channel} does not exist")
+        raise BadInput(f"{layer} has {maps.shape[1]} maps; channel {channel} does not exist")
     selected = torch.zeros_like(maps)
     flat = maps[0, channel].flatten()
     position = int(flat.argmax())
@@ -156,7 +158,7 @@ def first_layer_filters(model: nn.Module) -> torch.Tensor:
     for _, module in _leaf_layers(model):
         if isinstance(module, nn.Conv2d):
             return module.weight.detach()
-    raise ValueError("the model has no convolution in `features`")
+    raise BadInput("the model has no convolution in `features`")
 
 
 def _normalise(t: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,7 @@ from keyarch.compat import (
     xception,
 )
 from keyarch.compat.tables import rename_keys
+from keyarch.errors import BadInput, BadType
 
 SOURCES = ("torchvision", "timm")
 
@@ -54,13 +55,13 @@ def convert_state_dict(
     source, or keys the table does not know (a state dict of another model).
     """
     if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+        raise BadInput(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
     if (source, name) not in _TABLES:
-        raise ValueError(
+        raise BadInput(
             f"no converter for {name!r} from {source}; available: {', '.join(supported(source))}"
         )
     if not isinstance(state_dict, Mapping):
-        raise TypeError(
+        raise BadType(
             f"state_dict must be a mapping of names to tensors, got {type(state_dict).__name__}"
         )
     return rename_keys(state_dict, _TABLES[source, name], model=f"{source} {name}")

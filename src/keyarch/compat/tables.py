@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 import torch
 
+from keyarch.errors import BadInput
+
 
 def rename_keys(
     state_dict: Mapping[str, torch.Tensor], table: Mapping[str, str], *, model: str
@@ -26,7 +28,7 @@ def rename_keys(
         renamed[table[prefix] + key[len(prefix) :]] = tensor
     if unknown:
         shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-        raise ValueError(
+        raise BadInput(
             f"{len(unknown)} key(s) of the state dict do not belong to {model}: {shown}"
         )
     return renamed

@@ -20,6 +20,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from keyarch.data import formats, sources
+from keyarch.data.catalog import DATASETS
+from keyarch.errors import BadInput, NotFound
 
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 FASHION_CLASSES = (
@@ -113,6 +115,7 @@ class ImageDataset(torch.utils.data.Dataset):
     paths: list[Path] = field(default_factory=list)
     mode: str = "RGB"  # how files are decoded
     provenance: str = ""
+    embedded: bool = False  # the MNIST subset shipped inside keyarch
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -130,20 +133,23 @@ def _embedded_mnist() -> Path:
 
 def _idx_dataset(source, classes, split, data_dir, download, allow_embedded) -> ImageDataset:
     folder = sources.find(source, data_dir)
-    origin = ""
+    origin, title = "", source.title
     if folder is None and download:
         try:
             folder = sources.download(source)
             origin = "downloaded, "
         except (ConnectionError, OSError) as error:
             if not allow_embedded:
-                raise FileNotFoundError(
+                raise NotFound(
                     sources.not_found_message(source, data_dir, f"download failed: {error}")
                 ) from None
+    if folder is not None and folder.resolve() == _embedded_mnist().resolve():
+        title = f"{source.title} (embedded subset)"  # named with --data-dir
     if folder is None:
         if not allow_embedded:
-            raise FileNotFoundError(sources.not_found_message(source, data_dir, "no download"))
+            raise NotFound(sources.not_found_message(source, data_dir, "no download"))
         folder = _embedded_mnist()
+        title = f"{source.title} (embedded subset)"
         origin = (
             "the embedded subset (10,000 train / 2,000 test), as no full copy was found or "
             "downloaded; "
@@ -153,15 +159,16 @@ def _idx_dataset(source, classes, split, data_dir, download, allow_embedded) -> 
     images = formats.read_idx(folder / f"{prefix}-images-idx3-ubyte.gz")
     labels = formats.read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz").long()
     if len(images) != len(labels):
-        raise ValueError(f"{folder}: {len(images)} {prefix} images but {len(labels)} labels")
+        raise BadInput(f"{folder}: {len(images)} {prefix} images but {len(labels)} labels")
     return ImageDataset(
-        source.title,
+        title,
         split,
         classes,
         labels,
         images.unsqueeze(1),
         mode="L",
         provenance=f"{source.title} {split} from {origin}{folder} ({how})",
+        embedded=title != source.title,
     )
 
 
@@ -172,11 +179,11 @@ def _cifar_dataset(source, classes, label_bytes, members, split, data_dir, downl
         try:
             folder, origin = sources.download(source), "downloaded, "
         except (ConnectionError, OSError) as error:
-            raise FileNotFoundError(
+            raise NotFound(
                 sources.not_found_message(source, data_dir, f"download failed: {error}")
             ) from None
     if folder is None:
-        raise FileNotFoundError(sources.not_found_message(source, data_dir, "no download"))
+        raise NotFound(sources.not_found_message(source, data_dir, "no download"))
     how = sources.verify(folder, source)
     archive = folder / next(iter(source.files))
     wanted = members[split]
@@ -186,11 +193,11 @@ def _cifar_dataset(source, classes, label_bytes, members, split, data_dir, downl
             names = {Path(m.name).name: m for m in tar.getmembers() if m.isfile()}
             for name in wanted:
                 if name not in names:
-                    raise ValueError(f"{archive} has no member {name}")
+                    raise BadInput(f"{archive} has no member {name}")
                 data = tar.extractfile(names[name]).read()
                 parts.append(formats.parse_cifar_records(data, label_bytes, f"{archive}:{name}"))
     except (tarfile.TarError, EOFError, OSError) as error:
-        raise ValueError(f"{archive} is truncated or corrupt: {error}") from None
+        raise BadInput(f"{archive} is truncated or corrupt: {error}") from None
     images = torch.cat([p[0] for p in parts])
     labels = torch.cat([p[1] for p in parts])
     return ImageDataset(
@@ -243,7 +250,7 @@ def folder_dataset(root: Path, split: str, title: str, *, max_cached_pixels: int
     if images is None or len(images) != len(paths):
         images = _decode_all(paths)
         if len({tuple(i.shape) for i in images[:1]}) != 1:
-            raise ValueError(f"{root}: images differ in size")
+            raise BadInput(f"{root}: images differ in size")
         cache.parent.mkdir(parents=True, exist_ok=True)
         scratch = cache.with_suffix(f".tmp{id(images)}")
         save_file({"images": images.contiguous()}, str(scratch))
@@ -264,13 +271,12 @@ def _split_folder(root: Path, split: str) -> Path:
     for name in names:
         if (root / name).is_dir():
             return root / name
-    raise FileNotFoundError(
+    raise NotFound(
         f"{root} has no {' or '.join(names)} folder; an image-folder dataset is "
         f"<root>/train/<class>/<image> and <root>/test/<class>/<image>"
     )
 
 
-DATASETS = ("mnist", "fashion-mnist", "cifar10", "cifar100", "cifar10-jpeg", "folder")
 
 
 def load_dataset(
@@ -283,7 +289,7 @@ def load_dataset(
 ) -> ImageDataset:
     """Find, verify and read one split ("train" or "test") of a dataset by name."""
     if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        raise BadInput(f"split must be 'train' or 'test', got {split!r}")
     if name == "mnist":
         return _idx_dataset(MNIST, MNIST_CLASSES, split, data_dir, download, allow_embedded)
     if name == "fashion-mnist":
@@ -311,13 +317,13 @@ def load_dataset(
             for candidate in (root / "cifar10-jpeg", root):
                 if (candidate / "train").is_dir() and (candidate / "test").is_dir():
                     return folder_dataset(_split_folder(candidate, split), split, "CIFAR-10 (JPEG)")
-        raise FileNotFoundError(
+        raise NotFound(
             "CIFAR-10 (JPEG) not found: expected cifar10-jpeg/train and cifar10-jpeg/test under "
             + ", ".join(str(r) for r in sources.search_roots(data_dir))
         )
     if name == "folder":
         if data_dir is None:
-            raise ValueError("the 'folder' dataset needs --data-dir pointing at <root> with train/")
+            raise BadInput("the 'folder' dataset needs --data-dir pointing at <root> with train/")
         root = Path(data_dir)
         return folder_dataset(_split_folder(root, split), split, root.name)
-    raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
+    raise BadInput(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")

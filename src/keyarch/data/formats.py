@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from keyarch.errors import BadInput, NotFound
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -25,9 +27,9 @@ def _read_bytes(path: Path) -> bytes:
                 return stream.read()
         return path.read_bytes()
     except FileNotFoundError:
-        raise FileNotFoundError(f"dataset file not found: {path}") from None
+        raise NotFound(f"dataset file not found: {path}") from None
     except (EOFError, OSError, zlib.error) as error:
-        raise ValueError(f"{path} is truncated or corrupt: {error}") from None
+        raise BadInput(f"{path} is truncated or corrupt: {error}") from None
 
 
 def read_idx(path: str | Path) -> torch.Tensor:
@@ -35,16 +37,16 @@ def read_idx(path: str | Path) -> torch.Tensor:
     path = Path(path)
     data = _read_bytes(path)
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
-        raise ValueError(f"{path} is not an IDX file (bad magic number {data[:4].hex()})")
+        raise BadInput(f"{path} is not an IDX file (bad magic number {data[:4].hex()})")
     ndim = data[3]
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise ValueError(f"{path} is truncated: its header needs {header} bytes")
+        raise BadInput(f"{path} is truncated: its header needs {header} bytes")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_TYPES[data[2]])
     expected = header + int(np.prod(shape)) * dtype.itemsize
     if len(data) != expected:
-        raise ValueError(
+        raise BadInput(
             f"{path} is truncated or padded: {len(data):,} bytes where its header {shape} "
             f"promises {expected:,}"
         )
@@ -62,7 +64,7 @@ def parse_cifar_records(
     """
     record = label_bytes + 3 * 32 * 32
     if len(data) == 0 or len(data) % record:
-        raise ValueError(
+        raise BadInput(
             f"{origin} is truncated or corrupt: {len(data):,} bytes is not a whole number of "
             f"{record}-byte CIFAR records"
         )
@@ -80,10 +82,10 @@ def read_cifar_binary(path: Path, label_bytes: int) -> tuple[torch.Tensor, torch
 def scan_image_folder(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
     """``root/<class>/<image>`` -> (path, class index) sorted, and the class names."""
     if not root.is_dir():
-        raise FileNotFoundError(f"image folder not found: {root}")
+        raise NotFound(f"image folder not found: {root}")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
-        raise ValueError(f"{root} has no class folders; expected {root}/<class>/<image>")
+        raise BadInput(f"{root} has no class folders; expected {root}/<class>/<image>")
     samples = [
         (path, index)
         for index, name in enumerate(classes)
@@ -91,7 +93,7 @@ def scan_image_folder(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
         if path.suffix.lower() in IMAGE_SUFFIXES
     ]
     if not samples:
-        raise ValueError(f"{root} has class folders but no images ({', '.join(IMAGE_SUFFIXES)})")
+        raise BadInput(f"{root} has class folders but no images ({', '.join(IMAGE_SUFFIXES)})")
     return samples, classes
 
 
@@ -102,9 +104,9 @@ def decode_image(path: Path, mode: str = "RGB") -> torch.Tensor:
             image.load()
             array = np.asarray(image.convert(mode))
     except FileNotFoundError:
-        raise FileNotFoundError(f"image file not found: {path}") from None
+        raise NotFound(f"image file not found: {path}") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(f"{path} is not a readable image: {error}") from None
+        raise BadInput(f"{path} is not a readable image: {error}") from None
     if array.ndim == 2:
         array = array[:, :, None]
     return torch.from_numpy(array.copy()).permute(2, 0, 1)

@@ -8,6 +8,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torchvision.transforms import v2
 
+from keyarch.errors import BadInput, NotFound
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -29,11 +31,11 @@ def load_image(
         with Image.open(path) as image:
             image = image.convert("RGB" if channels == 3 else "L")
     except FileNotFoundError:
-        raise FileNotFoundError(f"image file not found: {path}") from None
+        raise NotFound(f"image file not found: {path}") from None
     except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f"cannot read {path} as an image: {error}") from None
+        raise BadInput(f"cannot read {path} as an image: {error}") from None
     if channels not in (1, 3):
-        raise ValueError(f"images load with 1 or 3 channels, the model expects {channels}")
+        raise BadInput(f"images load with 1 or 3 channels, the model expects {channels}")
     mean = mean or (IMAGENET_MEAN if channels == 3 else (0.5,))
     std = std or (IMAGENET_STD if channels == 3 else (0.5,))
     transform = v2.Compose(

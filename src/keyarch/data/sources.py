@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from keyarch.errors import BadInput, NotFound
+
 
 def cache_dir() -> Path:
     """keyarch's cache: ``$KEYARCH_CACHE``, else ``$XDG_CACHE_HOME/keyarch``, else ~/.cache."""
@@ -71,7 +73,7 @@ def verify(folder: Path, source: Source) -> str:
     for name, md5 in source.files.items():
         path = folder / name
         if not path.is_file():
-            raise FileNotFoundError(f"{source.title}: {path} is missing")
+            raise NotFound(f"{source.title}: {path} is missing")
         if name in manifest:
             expected, actual = manifest[name], _digest(path, "sha256")
             against = f"the manifest {folder / 'SHA256SUMS'}"
@@ -79,7 +81,7 @@ def verify(folder: Path, source: Source) -> str:
             expected, actual = md5, _digest(path, "md5")
             against = "the official MD5"
         if actual != expected:
-            raise ValueError(
+            raise BadInput(
                 f"{path} does not match {against} (expected {expected}, got {actual}): the file "
                 "is truncated, corrupt or another version; delete it, or put a SHA256SUMS "
                 "manifest beside a copy you trust"

@@ -16,6 +16,9 @@ import torch
 from torch import nn
 from torchvision.transforms import v2
 
+from keyarch.errors import BadInput, BadType
+from keyarch.train.recipes import AUGMENTATIONS
+
 
 def fit_pca_lighting(
     images: torch.Tensor, max_pixels: int = 1_000_000
@@ -26,7 +29,7 @@ def fit_pca_lighting(
     evenly spaced pixels are used, which estimates a 3x3 covariance very well.
     """
     if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"PCA lighting needs RGB images (N, 3, H, W), got {tuple(images.shape)}")
+        raise BadInput(f"PCA lighting needs RGB images (N, 3, H, W), got {tuple(images.shape)}")
     pixels = images.permute(1, 0, 2, 3).reshape(3, -1)
     step = max(1, pixels.shape[1] // max_pixels)
     pixels = pixels[:, ::step].double() / 255.0
@@ -42,14 +45,14 @@ class PCALighting(nn.Module):
     def __init__(self, eigenvalues: torch.Tensor, eigenvectors: torch.Tensor, std: float = 0.1):
         super().__init__()
         if eigenvalues.shape != (3,) or eigenvectors.shape != (3, 3):
-            raise ValueError("PCALighting needs 3 eigenvalues and a 3x3 eigenvector matrix")
+            raise BadInput("PCALighting needs 3 eigenvalues and a 3x3 eigenvector matrix")
         self.register_buffer("eigenvalues", eigenvalues)
         self.register_buffer("eigenvectors", eigenvectors)
         self.std = std
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         if not image.is_floating_point():
-            raise TypeError("PCALighting works on float images in [0, 1]; apply ToDtype first")
+            raise BadType("PCALighting works on float images in [0, 1]; apply ToDtype first")
         alpha = torch.randn(3) * self.std
         shift = self.eigenvectors @ (alpha * self.eigenvalues)
         return image + shift.view(3, 1, 1).to(image.dtype)
@@ -61,7 +64,7 @@ class ScaleJitter(nn.Module):
     def __init__(self, min_size: int, max_size: int) -> None:
         super().__init__()
         if not 0 < min_size <= max_size:
-            raise ValueError(f"need 0 < min_size <= max_size, got {min_size}, {max_size}")
+            raise BadInput(f"need 0 < min_size <= max_size, got {min_size}, {max_size}")
         self.min_size, self.max_size = min_size, max_size
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -69,7 +72,6 @@ class ScaleJitter(nn.Module):
         return v2.functional.resize(image, size, antialias=True)
 
 
-AUGMENTATIONS = ("none", "pad", "distort", "crop-flip", "alexnet", "vgg", "inception")
 
 
 def train_transform(
@@ -117,7 +119,7 @@ def train_transform(
     elif augment == "inception":
         steps = [v2.RandomResizedCrop(crop, antialias=True), v2.RandomHorizontalFlip()]
     else:
-        raise ValueError(f"unknown augmentation {augment!r}; expected one of {AUGMENTATIONS}")
+        raise BadInput(f"unknown augmentation {augment!r}; expected one of {AUGMENTATIONS}")
     return v2.Compose([*steps, *finish])
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from keyarch.errors import BadInput
+
 
 class SqueezeExcitation(nn.Module):
     """Reweight channels by their global context (Figure 1 of the paper).
@@ -18,7 +20,7 @@ class SqueezeExcitation(nn.Module):
     def __init__(self, channels: int, reduction: int = 16) -> None:
         super().__init__()
         if channels % reduction:
-            raise ValueError(f"{channels} channels do not divide by reduction {reduction}")
+            raise BadInput(f"{channels} channels do not divide by reduction {reduction}")
         self.fc1 = nn.Conv2d(channels, channels // reduction, 1)
         self.relu = nn.ReLU(inplace=True)
         self.fc2 = nn.Conv2d(channels // reduction, channels, 1)

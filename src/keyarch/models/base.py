@@ -12,6 +12,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from keyarch.errors import BadInput, BadType
+
 
 class AuxiliaryOutputs(NamedTuple):
     """What a network with auxiliary classifiers (GoogLeNet, Inception-v3) returns in
@@ -42,7 +44,7 @@ class ImageClassifier(nn.Module):
     def check_input(self, x: torch.Tensor) -> None:
         """Raise ``ValueError`` unless ``x`` is an (N, in_chans, H, W) batch the network accepts."""
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{self.model_name} expects a torch.Tensor, got {type(x).__name__}")
+            raise BadType(f"{self.model_name} expects a torch.Tensor, got {type(x).__name__}")
         size = self.min_input_size
         expected = (
             f"(N, {self.in_chans}, {size}, {size})"
@@ -50,12 +52,12 @@ class ImageClassifier(nn.Module):
             else f"(N, {self.in_chans}, H, W) with H, W >= {size}"
         )
         if x.ndim != 4:
-            raise ValueError(
+            raise BadInput(
                 f"{self.model_name} expects a 4-d batch {expected}, got shape {tuple(x.shape)}"
             )
         _, channels, height, width = x.shape
         if channels != self.in_chans:
-            raise ValueError(
+            raise BadInput(
                 f"{self.model_name} expects {self.in_chans} input channel(s) {expected}, got "
                 f"{channels} (shape {tuple(x.shape)}); use in_chans={channels} to build it "
                 f"for such input"
@@ -64,7 +66,7 @@ class ImageClassifier(nn.Module):
         wrong_fixed = self.fixed_input_size and (height != size or width != size)
         if too_small or wrong_fixed:
             kind = "exactly" if self.fixed_input_size else "at least"
-            raise ValueError(
+            raise BadInput(
                 f"{self.model_name} needs inputs of {kind} {size}x{size} pixels {expected}, "
                 f"got {height}x{width}"
             )

@@ -23,6 +23,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from keyarch.errors import BadInput
 from keyarch.models.base import ImageClassifier
 from keyarch.registry import Metric, Paper, model_registrar
 
@@ -181,7 +182,7 @@ class LeNet5(ImageClassifier):
     def __init__(self, *, num_classes: int = 10, in_chans: int = 1) -> None:
         super().__init__(num_classes=num_classes, in_chans=in_chans)
         if num_classes != 10:
-            raise ValueError(
+            raise BadInput(
                 f"lenet5: the RBF output has fixed prototypes for the 10 digits, so "
                 f"num_classes must be 10, got {num_classes}; use lenet5_modern for other tasks"
             )
@@ -213,7 +214,7 @@ class LeNet5(ImageClassifier):
         return self.output(self.F6_act(self.F6(features.flatten(1))))
 
     def reset_classifier(self, num_classes: int) -> None:
-        raise ValueError(
+        raise BadInput(
             "lenet5: the RBF output's prototypes are fixed bitmaps of the 10 digits and cannot "
             f"be reset to {num_classes} classes; use lenet5_modern"
         )

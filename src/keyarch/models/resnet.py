@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from keyarch.errors import BadInput
 from keyarch.layers import ConvNormAct
 from keyarch.models.base import GlobalPoolHead, ImageClassifier
 from keyarch.registry import Metric, Paper, model_registrar
@@ -91,7 +92,7 @@ def shortcut(kind: str, in_channels: int, out_channels: int, stride: int) -> nn.
     if kind == "B":
         return ConvNormAct(in_channels, out_channels, 1, stride=stride, padding=0,
                            batch_norm=True, activation=None)  # fmt: skip
-    raise ValueError(f"shortcut must be 'A', 'B' or 'none', got {kind!r}")
+    raise BadInput(f"shortcut must be 'A', 'B' or 'none', got {kind!r}")
 
 
 class BasicBlock(nn.Module):
@@ -126,7 +127,7 @@ class Bottleneck(nn.Module):
                  stride_on: str = "3x3") -> None:  # fmt: skip
         super().__init__()
         if stride_on not in ("1x1", "3x3"):
-            raise ValueError(f"stride_on must be '1x1' (paper) or '3x3' (v1.5), got {stride_on!r}")
+            raise BadInput(f"stride_on must be '1x1' (paper) or '3x3' (v1.5), got {stride_on!r}")
         first, second = (stride, 1) if stride_on == "1x1" else (1, stride)
         self.conv1 = nn.Conv2d(in_channels, width, 1, stride=first, bias=False)
         self.bn1 = nn.BatchNorm2d(width)

@@ -21,6 +21,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from keyarch.errors import BadInput
 from keyarch.layers import ConvNormAct, LocalResponseNorm
 from keyarch.models.base import ImageClassifier
 from keyarch.registry import Metric, Paper, model_registrar
@@ -101,7 +102,7 @@ class VGG(ImageClassifier):
     ) -> None:
         super().__init__(num_classes=num_classes, in_chans=in_chans)
         if config not in VGG_CONFIGS:
-            raise ValueError(f"unknown VGG configuration {config!r}; expected {list(VGG_CONFIGS)}")
+            raise BadInput(f"unknown VGG configuration {config!r}; expected {list(VGG_CONFIGS)}")
         self.model_name = model_name
         self.config = config
         layers: OrderedDict[str, nn.Module] = OrderedDict()

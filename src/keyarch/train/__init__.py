@@ -1,14 +1,29 @@
-"""Training, evaluation, checkpoints and the papers' recipes."""
+"""Training, evaluation, checkpoints and the papers' recipes.
 
-from keyarch.train.engine import TrainConfig, TrainingDiverged, train
-from keyarch.train.recipes import RECIPES, Recipe, default_recipe, get_recipe
+Names are imported on first use, so that ``keyarch --help`` does not wait for PyTorch.
+"""
 
-__all__ = [
-    "RECIPES",
-    "Recipe",
-    "TrainConfig",
-    "TrainingDiverged",
-    "default_recipe",
-    "get_recipe",
-    "train",
-]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "TrainConfig": "keyarch.train.engine",
+    "TrainingDiverged": "keyarch.train.engine",
+    "TrainingInterrupted": "keyarch.train.engine",
+    "CheckpointNotWritten": "keyarch.train.engine",
+    "EpochStats": "keyarch.train.engine",
+    "train": "keyarch.train.engine",
+    "ClassificationTask": "keyarch.train.tasks",
+    "RECIPES": "keyarch.train.recipes",
+    "Recipe": "keyarch.train.recipes",
+    "default_recipe": "keyarch.train.recipes",
+    "get_recipe": "keyarch.train.recipes",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'keyarch.train' has no attribute {name!r}")

@@ -5,6 +5,7 @@ kill at any moment leaves the previous complete file in place.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -13,18 +14,33 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
+from keyarch.errors import BadInput, NotFound
+
 FORMAT = "keyarch-checkpoint-1"
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is always either old or new, never half."""
+    """Write ``data`` to ``path`` so that ``path`` is always either old or new, never half.
+
+    A failed write (a full disk, say) leaves the earlier ``path`` as it was, removes its
+    partial scratch file and raises the ``OSError``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(scratch, "wb") as stream:
-        stream.write(data)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(scratch, path)
+    try:
+        descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view, written = memoryview(data), 0
+            while written < len(view):
+                written += os.write(descriptor, view[written:])
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        os.replace(scratch, path)
+    except BaseException:  # OSError, or Ctrl-C in the middle: no partial file is left
+        with contextlib.suppress(OSError):
+            os.unlink(scratch)
+        raise
     directory = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)
@@ -57,13 +73,13 @@ def save_weights(path: Path, model: torch.nn.Module, metadata: dict[str, object]
 
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, object]]:
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise NotFound(f"checkpoint not found: {path}")
     try:
         with safe_open(str(path), framework="pt") as handle:
             metadata = json.loads((handle.metadata() or {}).get("keyarch", "{}"))
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
     except (SafetensorError, OSError, json.JSONDecodeError, ValueError) as error:
-        raise ValueError(f"{path} is corrupt or not a keyarch safetensors file: {error}") from None
+        raise BadInput(f"{path} is corrupt or not a keyarch safetensors file: {error}") from None
     return tensors, metadata
 
 
@@ -82,8 +98,10 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer,
     progress: dict[str, object],
     weights_metadata: dict[str, object],
+    settings: dict[str, object] | None = None,
 ) -> None:
-    """Everything needed to continue training exactly where it stopped."""
+    """Everything needed to continue training exactly where it stopped; ``settings`` are
+    what defines the run (a resume must not change them)."""
     tensors = _model_tensors(model, "model.")
     optimizer_state = optimizer.state_dict()
     scalars: dict[str, object] = {}
@@ -103,8 +121,21 @@ def save_checkpoint(
         "param_groups": optimizer_state["param_groups"],
         "optimizer_scalars": scalars,
         "weights": weights_metadata,
+        "settings": settings or {},
     }
     atomic_write(path, save(tensors, {"keyarch": json.dumps(metadata)}))
+
+
+def read_settings(path: Path) -> dict[str, object]:
+    """The settings a training checkpoint was written with (its header only)."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = json.loads((handle.metadata() or {}).get("keyarch", "{}"))
+    except (SafetensorError, OSError, json.JSONDecodeError, ValueError) as error:
+        raise BadInput(f"{path} is corrupt or not a keyarch safetensors file: {error}") from None
+    if metadata.get("format") != FORMAT:
+        raise BadInput(f"{path} is not a keyarch training checkpoint")
+    return metadata.get("settings", {})
 
 
 def load_checkpoint(
@@ -113,9 +144,16 @@ def load_checkpoint(
     """Restore model, optimiser and RNG state; return the saved progress."""
     tensors, metadata = _read(path)
     if metadata.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a keyarch training checkpoint")
+        raise BadInput(f"{path} is not a keyarch training checkpoint")
     weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
-    unwrap(model).load_state_dict(weights, strict=True)
+    try:
+        unwrap(model).load_state_dict(weights, strict=True)
+    except RuntimeError as error:
+        saved = metadata.get("weights", {}).get("model", "another model")
+        raise BadInput(
+            f"{path} holds weights of {saved}, which do not fit this model: "
+            f"{str(error).splitlines()[0]}"
+        ) from None
     state: dict[int, dict[str, object]] = {}
     for key, value in tensors.items():
         if key.startswith("optimizer."):
@@ -130,3 +168,21 @@ def load_checkpoint(
     if cuda_states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(cuda_states)
     return metadata["progress"]
+
+
+def load_model_weights(model: torch.nn.Module, path: str | Path) -> None:
+    """Load a plain safetensors file of ``model``'s weights (strict), naming what is wrong."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise NotFound(f"weights file not found: {path}")
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise BadInput(f"{path} is not a readable safetensors file: {error}") from None
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        first = str(error).splitlines()[0]
+        raise BadInput(f"{path} does not hold weights of this model: {first}") from None

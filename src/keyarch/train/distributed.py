@@ -14,12 +14,15 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from keyarch.errors import BadInput
+
 
 @dataclass(frozen=True)
 class Context:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    device: torch.device = torch.device("cpu")  # the training device: collectives use it
 
     @property
     def is_main(self) -> bool:
@@ -46,11 +49,29 @@ def teardown(context: Context) -> None:
 
 
 def sum_across(values: torch.Tensor, context: Context) -> torch.Tensor:
-    """Element-wise sum over all processes (a copy; the input is left alone)."""
+    """Element-wise sum over all processes (a copy; the input is left alone).
+
+    The tensor must be on the training device, as NCCL needs: a CPU tensor here while
+    training on a GPU is a bug in the caller, reported at once in one process as in many.
+    """
+    if values.device != context.device:
+        raise RuntimeError(
+            f"keyarch bug: a collective was handed a tensor on {values.device} while training "
+            f"on {context.device}"
+        )
     values = values.clone()
     if context.distributed:
         dist.all_reduce(values)
     return values
+
+
+def broadcast(value: object, context: Context) -> object:
+    """Rank 0's ``value`` in every process (a picklable Python object)."""
+    if not context.distributed:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def epoch_batches(
@@ -69,7 +90,7 @@ def epoch_batches(
     order[k*B:(k+1)*B], and process r takes every world_size-th sample of it.
     """
     if global_batch % context.world_size:
-        raise ValueError(
+        raise BadInput(
             f"batch size {global_batch} does not split evenly over {context.world_size} processes"
         )
     if shuffle:

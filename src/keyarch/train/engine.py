@@ -1,35 +1,50 @@
 """The training loop: ``train(TrainConfig(model="lenet5"))`` trains, evaluates, checkpoints.
 
 A run directory holds ``checkpoint.safetensors`` (resumable state, written atomically every
-``checkpoint_every`` steps and after every epoch), ``metrics.csv``, ``tensorboard/``,
-``curves.png``, and at the end ``model.safetensors`` and ``summary.json``. Under
-``torchrun`` the same loop runs DistributedDataParallel; only rank 0 writes.
+``checkpoint_every`` steps, after every epoch and on Ctrl-C), ``metrics.csv``,
+``tensorboard/``, ``curves.png``, and at the end ``model.safetensors`` and
+``summary.json``. Under ``torchrun`` the same loop runs DistributedDataParallel; only rank
+0 writes. What is trained (loss, metrics, evaluation) is the task's business
+(``keyarch.train.tasks``); this module only runs steps and keeps the run safe.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import platform
+import shlex
+import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from keyarch.analysis import count_parameters
-from keyarch.models.base import AuxiliaryOutputs
+from keyarch.errors import BadInput, RunStopped
 from keyarch.registry import create_model, model_card
-from keyarch.train import checkpoint, distributed, reporting
+from keyarch.train import checkpoint, distributed, reporting, runs
 from keyarch.train.data import RunData, prepare_data
-from keyarch.train.evaluate import evaluate
 from keyarch.train.recipes import Recipe, default_recipe
+from keyarch.train.tasks import ClassificationTask, Task
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(RunStopped):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class TrainingInterrupted(RunStopped):
+    """Ctrl-C (SIGINT): a checkpoint was written; the message says how to resume."""
+
+    exit_status = 130
+
+
+class CheckpointNotWritten(RunStopped):
+    """A checkpoint could not be written (a full disk); the earlier one is intact."""
 
 
 @dataclass
@@ -39,13 +54,15 @@ class TrainConfig:
     data_dir: str | None = None
     recipe: Recipe | None = None  # default: keyarch.train.recipes.default_recipe
     out: Path = Path("runs")
-    run_name: str | None = None  # default: "<model>-<dataset>"
+    run_name: str | None = None  # default: "<model>-<dataset>" ("-embedded" on the subset)
+    overwrite: bool = False  # replace a run of the same name instead of choosing NAME-2
     seed: int = 0
     amp: str = "none"  # "bf16" (CPU or GPU) or "fp16" (GPU)
     channels_last: bool = False
     compile: bool = False
     deterministic: bool = False
-    workers: int = 0  # DataLoader worker processes
+    threads: int | None = None  # compute threads (default: this process's cores)
+    workers: int | None = None  # loader processes (default: 0 in memory, half the cores)
     checkpoint_every: int = 0  # steps between checkpoints (0: only after each epoch)
     resume: bool = False
     train_limit: int | None = None  # a fixed random subset of N training images
@@ -55,12 +72,55 @@ class TrainConfig:
     image_size: int | None = None  # network input size (default: from model and data)
     progress: bool = True
     device: str = "auto"
+    command: list[str] | None = None  # the command line, for the resume hint
     log: list[str] = field(default_factory=list)  # what the run said, for callers
+
+    def __post_init__(self) -> None:
+        for name in ("threads", "train_limit", "test_limit", "image_size"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise BadInput(f"{name} must be a whole number of at least 1, got {value!r}")
+        for name in ("workers", "checkpoint_every", "seed"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 0):
+                raise BadInput(f"{name} must be a whole number of at least 0, got {value!r}")
+        if self.amp not in ("none", "bf16", "fp16"):
+            raise BadInput(f"amp must be none, bf16 or fp16, got {self.amp!r}")
+        if self.resume and self.overwrite:
+            raise BadInput("--resume continues a run and --overwrite replaces it: choose one")
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """One epoch of training, as the task's metrics and the loop's own figures."""
+
+    metrics: dict[str, float]  # e.g. loss, top1, top5 (averaged over the epoch's images)
+    images: int  # over all processes
+    seconds: float
+    lr: float  # the rate of the epoch's last step
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / max(self.seconds, 1e-9)
+
+
+def _cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _device(config: TrainConfig, context: distributed.Context) -> torch.device:
     if config.device != "auto":
-        return torch.device(config.device)
+        try:
+            device = torch.device(config.device)
+        except RuntimeError:
+            raise BadInput(
+                f"--device {config.device!r} is not a device (cpu, cuda, cuda:1)"
+            ) from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise BadInput("--device cuda: no GPU is available here; use --device cpu")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda", context.local_rank)
     return torch.device("cpu")
@@ -69,10 +129,8 @@ def _device(config: TrainConfig, context: distributed.Context) -> torch.device:
 def _autocast(amp: str, device: torch.device):
     if amp == "none":
         return contextlib.nullcontext
-    if amp not in ("bf16", "fp16"):
-        raise ValueError(f"amp must be none, bf16 or fp16, got {amp!r}")
     if amp == "fp16" and device.type != "cuda":
-        raise ValueError("fp16 mixed precision needs a GPU; use --amp bf16 on the CPU")
+        raise BadInput("fp16 mixed precision needs a GPU; use --amp bf16 on the CPU")
     dtype = torch.bfloat16 if amp == "bf16" else torch.float16
     return lambda: torch.autocast(device.type, dtype=dtype)
 
@@ -94,29 +152,184 @@ def _optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
         return torch.optim.Adam(groups, lr=recipe.lr)
     if recipe.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=recipe.lr)
-    if recipe.optimizer == "rmsprop":  # Inception-v3: decay 0.9, epsilon 1.0
-        return torch.optim.RMSprop(
-            groups, lr=recipe.lr, alpha=0.9, eps=1.0, momentum=recipe.momentum
-        )
-    raise ValueError(f"unknown optimizer {recipe.optimizer!r}; expected sgd, adam, adamw, rmsprop")
+    # RMSProp as Inception-v3 uses it: decay 0.9, epsilon 1.0
+    return torch.optim.RMSprop(groups, lr=recipe.lr, alpha=0.9, eps=1.0, momentum=recipe.momentum)
 
 
-def _loss(outputs, labels: torch.Tensor, smoothing: float) -> torch.Tensor:
-    """Cross-entropy; with auxiliary classifiers, plus their weighted losses (GoogLeNet)."""
-    if not isinstance(outputs, AuxiliaryOutputs):
-        return F.cross_entropy(outputs.float(), labels, label_smoothing=smoothing)
-    loss = F.cross_entropy(outputs.logits.float(), labels, label_smoothing=smoothing)
-    for aux in outputs.aux_logits:
-        loss = loss + outputs.aux_weight * F.cross_entropy(
-            aux.float(), labels, label_smoothing=smoothing
+class _StopRequest:
+    """Ctrl-C asks the loop to stop after the current step (a second Ctrl-C stops at
+    once); the loop then writes a checkpoint."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.previous = None
+
+    def __enter__(self) -> _StopRequest:
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread: Ctrl-C is not ours to take
+            self.previous = None
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+@dataclass
+class _Run:
+    """What the steps of a run share."""
+
+    config: TrainConfig
+    recipe: Recipe
+    task: Task
+    data: RunData
+    model: torch.nn.Module
+    network: torch.nn.Module  # the model as stepped: DDP and compile wrappers
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    autocast: object
+    context: distributed.Context
+    device: torch.device
+    progress: dict  # epoch, batch, step, totals, history: what a checkpoint restores
+    save: object  # () -> None: write the checkpoint
+    stop: _StopRequest
+    steps_per_epoch: int
+
+
+def _diverged(run: _Run, bad_step: torch.Tensor) -> None:
+    """Raise when any process saw a non-finite loss (``bad_step`` >= 0 holds its step)."""
+    step = int(distributed.sum_across(bad_step.clamp(min=-1).double(), run.context).item())
+    if step > -run.context.world_size:
+        epoch = run.progress["epoch"] + 1
+        raise TrainingDiverged(
+            f"the loss became nan or infinite at epoch {epoch} (by step "
+            f"{run.progress['step']}); the last good checkpoint is kept in "
+            f"{run.save.path}. Lower the learning rate (--lr) or clip gradients (--clip-grad)"
         )
-    return loss
+
+
+def _stop_requested(run: _Run) -> bool:
+    if not run.context.distributed:
+        return run.stop.requested
+    flag = torch.tensor([1.0 if run.stop.requested else 0.0], device=run.device)
+    return bool(distributed.sum_across(flag, run.context).item())
+
+
+def train_one_epoch(run: _Run, epoch: int) -> EpochStats:
+    """Steps over this process's batches of ``epoch`` from the saved position on; running
+    sums stay on the device and are read when a checkpoint is taken and at the end."""
+    run.network.train()
+    progress = run.progress
+    totals = run.task.new_totals(run.device)
+    if progress["totals"]:
+        totals += torch.tensor(progress["totals"], dtype=totals.dtype, device=run.device)
+    bad_step = torch.full((), -1, dtype=torch.long, device=run.device)
+    # the device is asked (a host synchronisation) only this often; the CPU costs nothing
+    check_every = 1 if run.device.type == "cpu" and not run.context.distributed else 50
+    bar = tqdm(total=run.steps_per_epoch, initial=progress["batch"], desc=f"epoch {epoch + 1}",
+               disable=not (run.config.progress and run.context.is_main and sys.stderr.isatty()),
+               leave=False)  # fmt: skip
+    started, images = time.perf_counter(), 0
+    learning_rate = run.recipe.lr_at(max(progress["step"] - 1, 0), run.steps_per_epoch)
+    for inputs, targets in run.data.train_batches(epoch, progress["batch"]):
+        learning_rate = run.recipe.lr_at(progress["step"], run.steps_per_epoch)
+        for group in run.optimizer.param_groups:
+            group["lr"] = learning_rate
+        if run.config.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        with run.autocast():
+            outputs = run.network(inputs)
+        loss = run.task.loss(outputs, targets)
+        bad_step = torch.where((bad_step < 0) & ~torch.isfinite(loss), progress["step"], bad_step)
+        run.optimizer.zero_grad(set_to_none=True)
+        run.scaler.scale(loss).backward()
+        if run.recipe.clip_grad:
+            run.scaler.unscale_(run.optimizer)
+            torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.recipe.clip_grad)
+        run.scaler.step(run.optimizer)
+        run.scaler.update()
+        run.task.accumulate(totals, outputs, targets, loss)
+        progress["batch"] += 1
+        progress["step"] += 1
+        images += len(targets) * run.context.world_size
+        bar.update()
+        every = progress["step"] % check_every == 0
+        checkpoint_due = run.config.checkpoint_every and (
+            progress["step"] % run.config.checkpoint_every == 0
+        )
+        if every or checkpoint_due:
+            _diverged(run, bad_step)
+        if not bar.disable and progress["step"] % 25 == 0:
+            shown = run.task.summarise(totals)
+            rate = images / max(time.perf_counter() - started, 1e-9)
+            bar.set_postfix({k: f"{v:.4f}" for k, v in shown.items()} | {"img/s": f"{rate:.0f}"})
+        if checkpoint_due:
+            progress["totals"] = totals.tolist()
+            run.save()
+        if (every or not run.context.distributed) and _stop_requested(run):
+            progress["totals"] = totals.tolist()
+            bar.close()
+            _diverged(run, bad_step)
+            run.save()
+            raise TrainingInterrupted(_resume_hint(run))
+    bar.close()
+    _diverged(run, bad_step)
+    seconds = time.perf_counter() - started
+    summed = distributed.sum_across(totals, run.context)
+    return EpochStats(run.task.summarise(summed), images, seconds, learning_rate)
+
+
+def _resume_hint(run: _Run) -> str:
+    """One line: where the checkpoint is, and the exact command that resumes."""
+    where = run.save.path
+    position = f"epoch {run.progress['epoch'] + 1}, step {run.progress['step']}"
+    if run.config.command:
+        words = [w for w in run.config.command if w not in ("--overwrite", "--resume")]
+        words = _without_option(_without_option(words, "--run-name"), "--out")
+        words += ["--out", str(where.parent.parent), "--run-name", where.parent.name, "--resume"]
+        return f"interrupted at {position}; checkpoint saved in {where}. Resume with: " + (
+            shlex.join(words)
+        )
+    return f"interrupted at {position}; checkpoint saved in {where}; resume=True continues it"
+
+
+def _without_option(words: list[str], option: str) -> list[str]:
+    kept, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word == option:
+            skip = True
+        elif not word.startswith(option + "="):
+            kept.append(word)
+    return kept
 
 
 def _say(config: TrainConfig, context: distributed.Context, message: str) -> None:
     if context.is_main:
         config.log.append(message)
         print(message, flush=True)
+
+
+def run_settings(config: TrainConfig, recipe: Recipe, dataset: str, data: RunData) -> dict:
+    """What defines a run: a resume must keep every one of these."""
+    return {
+        "model": config.model,
+        "dataset": dataset,
+        "data": data.title,
+        "recipe": json.loads(json.dumps(asdict(recipe))),
+        "seed": config.seed,
+        "train_limit": config.train_limit,
+        "test_limit": config.test_limit,
+        "image_size": config.image_size,
+        "amp": config.amp,
+    }
 
 
 def train(config: TrainConfig) -> dict[str, object]:
@@ -133,14 +346,44 @@ def train(config: TrainConfig) -> dict[str, object]:
         distributed.teardown(context)
 
 
+def _threads(config: TrainConfig, context: distributed.Context, workers: int) -> int:
+    """Compute threads: this process's share of the cores, less its loader processes."""
+    if config.threads:
+        return config.threads
+    return max(1, _cores() // context.world_size - workers)
+
+
 def _train(config, card, dataset, recipe, context, started) -> dict[str, object]:
     device = _device(config, context)
+    context = replace(context, device=device)
+    data = prepare_data(config, card, dataset, recipe, context, device)
+    threads = _threads(config, context, data.workers)
+    torch.set_num_threads(threads)
     torch.manual_seed(config.seed)
     if config.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
-    run_dir = Path(config.out) / (config.run_name or f"{config.model}-{dataset}")
-    data: RunData = prepare_data(config, card, dataset, recipe, context)
+    name = config.run_name or f"{config.model}-{dataset}" + ("-embedded" if data.embedded else "")
+    directory, note = (None, None)
+    if context.is_main:
+        directory, note = runs.choose(config.out, name, resume=config.resume,
+                                      overwrite=config.overwrite)  # fmt: skip
+    directory = Path(distributed.broadcast(str(directory), context))
+    lock = runs.open_run(directory, overwrite=config.overwrite) if context.is_main else None
+    try:
+        return _train_in(config, card, dataset, recipe, context, started, data, directory,
+                         note, threads)  # fmt: skip
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train_in(config, card, dataset, recipe, context, started, data, directory, note, threads):
+    device = context.device
+    settings = run_settings(config, recipe, dataset, data)
+    checkpoint_path = directory / runs.CHECKPOINT
+    if note:
+        _say(config, context, note)
     for line in data.notes:
         _say(config, context, line)
     model = create_model(config.model, num_classes=len(data.classes), in_chans=data.channels)
@@ -148,21 +391,21 @@ def _train(config, card, dataset, recipe, context, started) -> dict[str, object]
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = _optimizer(recipe, model)
-    steps_per_epoch = len(data.train_batches(0, 0))
+    steps_per_epoch = data.steps_per_epoch()
     if steps_per_epoch == 0:
-        raise ValueError(f"{len(data.train)} training images make no batch of {recipe.batch_size}")
-    progress = {"epoch": 0, "batch": 0, "step": 0, "sums": [0.0, 0.0, 0.0], "history": []}
-    checkpoint_path = run_dir / "checkpoint.safetensors"
-    if config.resume and checkpoint_path.is_file():
-        progress = checkpoint.load_checkpoint(checkpoint_path, model, optimizer)
-        _say(
-            config,
-            context,
-            f"resumed from {checkpoint_path} at epoch {progress['epoch'] + 1}, "
-            f"step {progress['step']}",
+        raise BadInput(
+            f"{len(data.train)} training images make no batch of {recipe.batch_size} "
+            "(--batch-size, --train-limit)"
         )
-    elif config.resume:
-        _say(config, context, f"no checkpoint in {run_dir}: starting from scratch")
+    progress = {"epoch": 0, "batch": 0, "step": 0, "totals": [], "history": []}
+    if config.resume:
+        runs.refuse_changes(checkpoint.read_settings(checkpoint_path), settings, directory)
+        progress = checkpoint.load_checkpoint(checkpoint_path, model, optimizer)
+        if progress["epoch"] >= recipe.epochs and (directory / runs.SUMMARY).is_file():
+            raise BadInput(f"the run in {directory} has finished its {recipe.epochs} epochs: "
+                           "nothing to resume (start a new run without --resume)")  # fmt: skip
+        _say(config, context, f"resumed from {checkpoint_path} at epoch {progress['epoch'] + 1}, "
+                              f"step {progress['step']}")  # fmt: skip
     network = model
     if context.distributed:
         network = torch.nn.parallel.DistributedDataParallel(
@@ -170,151 +413,129 @@ def _train(config, card, dataset, recipe, context, started) -> dict[str, object]
         )
     if config.compile:
         network = torch.compile(network)
-    autocast = _autocast(config.amp, device)
-    scaler = torch.amp.GradScaler(device.type, enabled=config.amp == "fp16")
-    weights_metadata = data.weights_metadata(config.model)
-    board = reporting.TensorBoard(run_dir) if context.is_main else None
-    _say(
-        config,
-        context,
-        f"training {config.model} ({count_parameters(model):,} parameters) on "
-        f"{data.title} with recipe {recipe.name}: {recipe.epochs} epochs of "
-        f"{steps_per_epoch} steps, batch {recipe.batch_size}, on {device}"
-        + (f" x {context.world_size} processes" if context.distributed else ""),
+    task = ClassificationTask(len(data.classes), recipe.label_smoothing)
+    weights_metadata = data.weights_metadata(config.model, recipe.tta)
+
+    def save() -> None:
+        if not context.is_main:
+            return
+        try:
+            checkpoint.save_checkpoint(checkpoint_path, model, optimizer, progress,
+                                       weights_metadata, settings)  # fmt: skip
+        except OSError as error:
+            earlier = (
+                f"the earlier checkpoint {checkpoint_path} is intact"
+                if checkpoint_path.is_file()
+                else "no earlier checkpoint exists"
+            )
+            raise CheckpointNotWritten(
+                f"could not write the checkpoint in {directory} ({error.strerror or error}); "
+                f"{earlier} and no partial file is left. Free space, then resume (--resume)"
+            ) from None
+
+    save.path = checkpoint_path
+    board = reporting.TensorBoard(directory) if context.is_main else None
+    _say(config, context,
+         f"training {config.model} ({count_parameters(model):,} parameters) on {data.title} "
+         f"with recipe {recipe.name}: {recipe.epochs} epochs of {steps_per_epoch} steps, batch "
+         f"{recipe.batch_size}, on {device}"
+         + (f" x {context.world_size} processes" if context.distributed else "")
+         + f"; {threads} compute thread{'s' * (threads > 1)}, "
+         + (f"{data.workers} loader process{'es' * (data.workers > 1)}" if data.workers
+            else "batches augmented on the device, no loader process")
+         + f"; run directory {directory}")  # fmt: skip
+    run = _Run(config, recipe, task, data, model, network, optimizer,
+               torch.amp.GradScaler(device.type, enabled=config.amp == "fp16"),
+               _autocast(config.amp, device), context, device, progress, save, _StopRequest(),
+               steps_per_epoch)  # fmt: skip
+    train_seconds = 0.0
+    try:
+        with run.stop:
+            for epoch in range(progress["epoch"], recipe.epochs):
+                stats = train_one_epoch(run, epoch)
+                train_seconds += stats.seconds
+                last = epoch + 1 == recipe.epochs  # test-time augmentation: last epoch only
+                tested = task.evaluate(network, data.test_batches(), crop=data.crop,
+                                       tta=recipe.tta if last else "none",
+                                       autocast=run.autocast, context=context,
+                                       device=device)  # fmt: skip
+                row = {"epoch": epoch + 1,
+                       **{f"train_{k}": v for k, v in stats.metrics.items()},
+                       "lr": stats.lr,
+                       **{f"test_{k}": v for k, v in tested.items()},
+                       "images_per_second": stats.images_per_second}  # fmt: skip
+                progress.update(epoch=epoch + 1, batch=0, totals=[])
+                progress["history"].append(row)
+                save()
+                if context.is_main:
+                    _report(directory, progress["history"], board,
+                            f"{config.model} on {data.title} ({recipe.name})")  # fmt: skip
+                _say(config, context, _epoch_line(row, recipe.epochs))
+                if epoch + 1 < recipe.epochs and _stop_requested(run):  # during evaluation
+                    raise TrainingInterrupted(_resume_hint(run))
+    finally:
+        if board is not None:
+            board.close()
+    summary = _summary(config, dataset, recipe, data, progress, model, context, threads,
+                       started, train_seconds)  # fmt: skip
+    if context.is_main:
+        checkpoint.save_weights(directory / "model.safetensors", model, weights_metadata)
+        checkpoint.atomic_write(directory / runs.SUMMARY, json.dumps(summary, indent=2).encode())
+        _say(config, context,
+             f"test top-1 {summary['test_top1']:.4f} after {recipe.epochs} epochs, "
+             f"{summary['wall_seconds']:.0f} s; run saved in {directory}")  # fmt: skip
+    return summary
+
+
+def _report(directory: Path, history: list[dict], board, title: str) -> None:
+    reporting.write_csv(directory / "metrics.csv", history)
+    reporting.plot_curves(directory / "curves.png", history, title)
+    board.log(history[-1])
+
+
+def _epoch_line(row: dict[str, float], epochs: int) -> str:
+    extra = "".join(
+        f", {key.removeprefix('test_top1_')} {value:.4f}"
+        for key, value in row.items()
+        if key.startswith("test_top1_")
+    )
+    return (
+        f"epoch {row['epoch']}/{epochs}: train loss {row['train_loss']:.4f} top-1 "
+        f"{row['train_top1']:.4f}, test loss {row['test_loss']:.4f} top-1 {row['test_top1']:.4f}"
+        f" top-5 {row['test_top5']:.4f}{extra}, {row['images_per_second']:.0f} img/s"
     )
 
-    def save_checkpoint() -> None:
-        if context.is_main:
-            checkpoint.save_checkpoint(
-                checkpoint_path, model, optimizer, progress, weights_metadata
-            )
 
-    seen_images, train_seconds = 0, 0.0
-    for epoch in range(progress["epoch"], recipe.epochs):
-        network.train()
-        data.train.epoch = epoch
-        batches = data.train_batches(epoch, progress["batch"])
-        loader = data.loader(data.train, batches)
-        bar = tqdm(
-            total=steps_per_epoch,
-            initial=progress["batch"],
-            desc=f"epoch {epoch + 1}",
-            disable=not (config.progress and context.is_main and sys.stderr.isatty()),
-            leave=False,
-        )
-        epoch_start = time.time()
-        for images, labels in loader:
-            learning_rate = recipe.lr_at(progress["step"], steps_per_epoch)
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate
-            images, labels = images.to(device, non_blocking=True), labels.to(device)
-            if config.channels_last:
-                images = images.contiguous(memory_format=torch.channels_last)
-            with autocast():
-                outputs = network(images)
-            loss = _loss(outputs, labels, recipe.label_smoothing)
-            logits = outputs.logits if isinstance(outputs, AuxiliaryOutputs) else outputs
-            bad = torch.tensor([0.0 if torch.isfinite(loss) else 1.0])
-            if distributed.sum_across(bad, context).item():
-                raise TrainingDiverged(
-                    f"the loss became {loss.item()} at epoch {epoch + 1}, step {progress['step']}"
-                    f"; the last good checkpoint is kept in {checkpoint_path}. Lower the "
-                    "learning rate (--lr) or clip gradients (--clip-grad)"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if recipe.clip_grad:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.clip_grad)
-            scaler.step(optimizer)
-            scaler.update()
-            sums = progress["sums"]
-            sums[0] += loss.item() * len(labels)
-            sums[1] += (logits.argmax(1) == labels).sum().item()
-            sums[2] += len(labels)
-            progress["batch"] += 1
-            progress["step"] += 1
-            seen_images += len(labels) * context.world_size
-            rate = seen_images / max(train_seconds + time.time() - epoch_start, 1e-9)
-            bar.set_postfix(
-                loss=f"{sums[0] / sums[2]:.4f}", acc=f"{sums[1] / sums[2]:.4f}", img_s=f"{rate:.0f}"
-            )
-            bar.update()
-            if config.checkpoint_every and progress["step"] % config.checkpoint_every == 0:
-                save_checkpoint()
-        bar.close()
-        train_seconds += time.time() - epoch_start
-        totals = distributed.sum_across(
-            torch.tensor(progress["sums"], dtype=torch.float64), context
-        )
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": totals[0].item() / totals[2].item(),
-            "train_accuracy": totals[1].item() / totals[2].item(),
-            "lr": learning_rate,
-        }
-        last = epoch + 1 == recipe.epochs  # test-time augmentation is costly: last epoch only
-        row.update(
-            evaluate(
-                network,
-                data.loader(data.test, data.test_batches()),
-                crop=data.crop,
-                tta=recipe.tta if last else "none",
-                device=device,
-                autocast=autocast,
-                context=context,
-            )
-        )
-        row["images_per_second"] = seen_images / max(train_seconds, 1e-9)
-        progress.update(epoch=epoch + 1, batch=0, sums=[0.0, 0.0, 0.0])
-        progress["history"].append(row)
-        save_checkpoint()
-        if context.is_main:
-            reporting.write_csv(run_dir / "metrics.csv", progress["history"])
-            reporting.plot_curves(
-                run_dir / "curves.png",
-                progress["history"],
-                f"{config.model} on {data.title} ({recipe.name})",
-            )
-            board.log(row)
-        extra = "".join(
-            f", {k.removeprefix('test_accuracy_')} {v:.4f}"
-            for k, v in row.items()
-            if k.startswith("test_accuracy_")
-        )
-        _say(
-            config,
-            context,
-            f"epoch {epoch + 1}/{recipe.epochs}: train loss {row['train_loss']:.4f}"
-            f" acc {row['train_accuracy']:.4f}, test loss {row['test_loss']:.4f}"
-            f" acc {row['test_accuracy']:.4f}{extra}, "
-            f"{row['images_per_second']:.0f} img/s",
-        )
+def _summary(config, dataset, recipe, data, progress, model, context, threads, started,
+             train_seconds) -> dict[str, object]:  # fmt: skip
+    import torchvision
+
+    from keyarch import __version__
+
     final = progress["history"][-1] if progress["history"] else {}
+    arguments = {k: v for k, v in asdict(config).items() if k not in ("log", "recipe")}
     summary = {
         "model": config.model,
         "dataset": data.title,
-        "data": data.provenance,
+        "data": {"name": dataset, "provenance": data.provenance, "embedded": data.embedded,
+                 "train_images": len(data.train), "test_images": len(data.test)},  # fmt: skip
         "recipe": asdict(recipe),
         "epochs": recipe.epochs,
-        "test_accuracy": final.get("test_accuracy"),
-        **{k: v for k, v in final.items() if k.startswith("test_accuracy_")},
+        **{k: v for k, v in final.items() if k.startswith("test_")},
+        "train_images_per_second": sum(
+            r["images_per_second"] for r in progress["history"]
+        ) / max(len(progress["history"]), 1),
         "wall_seconds": round(time.time() - started, 2),
+        "train_seconds_this_process": round(train_seconds, 2),
         "parameters": count_parameters(model),
+        "arguments": arguments,
+        "versions": {"keyarch": __version__, "torch": torch.__version__,
+                     "torchvision": torchvision.__version__,
+                     "python": platform.python_version()},  # fmt: skip
+        "device": str(context.device),
         "world_size": context.world_size,
-        "device": str(device),
+        "threads": threads,
+        "loader_processes": data.workers,
         "seed": config.seed,
     }
-    summary = json.loads(json.dumps(summary))  # what summary.json holds, tuples as lists
-    if context.is_main:
-        checkpoint.save_weights(run_dir / "model.safetensors", model, weights_metadata)
-        checkpoint.atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2).encode())
-        board.close()
-        _say(
-            config,
-            context,
-            f"test accuracy {summary['test_accuracy']:.4f} after "
-            f"{recipe.epochs} epochs, {summary['wall_seconds']:.0f} s; "
-            f"run saved in {run_dir}",
-        )
-    return summary
+    return json.loads(json.dumps(summary, default=str))  # what summary.json holds

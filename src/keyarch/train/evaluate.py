@@ -1,4 +1,5 @@
-"""Evaluation with and without test-time augmentation, averaging softmax outputs.
+"""Test-time augmentation, averaging softmax outputs (the tasks in ``keyarch.train.tasks``
+evaluate with it).
 
 * ``tencrop`` (AlexNet, section 4.1): the four corner crops, the centre crop and their
   horizontal flips.
@@ -15,9 +16,8 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
-from keyarch.train.distributed import Context, sum_across
-
-TTA_MODES = ("none", "flip", "tencrop", "multiscale")
+from keyarch.errors import BadInput
+from keyarch.train.recipes import TTA_MODES
 
 
 def _softmax(model: torch.nn.Module, x: torch.Tensor, autocast) -> torch.Tensor:
@@ -48,35 +48,4 @@ def tta_probabilities(
                 _softmax(model, resized.flip(-1), autocast),
             ]
         return torch.stack(outputs).mean(0)
-    raise ValueError(f"unknown test-time augmentation {mode!r}; expected one of {TTA_MODES}")
-
-
-@torch.no_grad()
-def evaluate(
-    model: torch.nn.Module,
-    loader,
-    *,
-    crop: int,
-    tta: str,
-    device: torch.device,
-    autocast,
-    context: Context,
-) -> dict[str, float]:
-    """Loss and accuracy of the single centre crop, and accuracy under ``tta`` if any."""
-    model.eval()
-    totals = torch.zeros(4, dtype=torch.float64)  # loss sum, correct, tta correct, count
-    for images, labels in loader:
-        images, labels = images.to(device), labels.to(device)
-        with autocast():
-            logits = model(TF.center_crop(images, [crop, crop])).float()
-        totals[0] += F.cross_entropy(logits, labels, reduction="sum").item()
-        totals[1] += (logits.argmax(1) == labels).sum().item()
-        if tta != "none":
-            probabilities = tta_probabilities(model, images, tta, crop, autocast)
-            totals[2] += (probabilities.argmax(1) == labels).sum().item()
-        totals[3] += len(labels)
-    loss, correct, tta_correct, count = sum_across(totals, context).tolist()
-    result = {"test_loss": loss / count, "test_accuracy": correct / count}
-    if tta != "none":
-        result[f"test_accuracy_{tta}"] = tta_correct / count
-    return result
+    raise BadInput(f"unknown test-time augmentation {mode!r}; expected one of {TTA_MODES}")

@@ -10,6 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields, replace
 
+from keyarch.errors import BadInput
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULES = ("step", "cosine", "constant", "exponential")
+AUGMENTATIONS = ("none", "pad", "distort", "crop-flip", "alexnet", "vgg", "inception")
+TTA_MODES = ("none", "flip", "tencrop", "multiscale")
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -31,6 +38,30 @@ class Recipe:
     augment: str = "none"  # see keyarch.data.transforms.AUGMENTATIONS
     tta: str = "none"  # test-time augmentation reported beside single-crop accuracy
 
+    def __post_init__(self) -> None:
+        """Every number and choice is checked here, naming the field (the flag on
+        ``keyarch train`` has the same name)."""
+        for name, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
+                              ("augment", AUGMENTATIONS), ("tta", TTA_MODES)):  # fmt: skip
+            if getattr(self, name) not in choices:
+                raise BadInput(
+                    f"{name} {getattr(self, name)!r} is not one of {', '.join(choices)}"
+                )
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise BadInput(f"{name} must be a whole number of at least 1, got {value!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise BadInput(f"lr must be a positive number, got {self.lr!r}")
+        for name in ("momentum", "weight_decay", "warmup_epochs", "clip_grad", "gamma"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise BadInput(f"{name} must be a number of at least 0, got {value!r}")
+        if not 0 <= self.label_smoothing < 1:
+            raise BadInput(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        if self.momentum >= 1:
+            raise BadInput(f"momentum must be below 1, got {self.momentum!r}")
+
     def lr_at(self, step: int, steps_per_epoch: int) -> float:
         """The learning rate for optimisation step ``step`` (0-based): a pure function, so
         a resumed run follows exactly the schedule of an uninterrupted one."""
@@ -47,7 +78,7 @@ class Recipe:
             start = self.warmup_epochs
             progress = min(1.0, (epoch - start) / max(self.epochs - start, 1e-9))
             return 0.5 * self.lr * (1 + math.cos(math.pi * progress))
-        raise ValueError(f"unknown schedule {self.schedule!r}")
+        raise BadInput(f"unknown schedule {self.schedule!r}")
 
     def describe(self) -> list[str]:
         """One line per field, for ``keyarch info``."""
@@ -325,7 +356,7 @@ SMALL_DATASETS = {
 
 def get_recipe(name: str) -> Recipe:
     if name not in RECIPES:
-        raise ValueError(f"unknown recipe {name!r}; expected one of {', '.join(RECIPES)}")
+        raise BadInput(f"unknown recipe {name!r}; expected one of {', '.join(RECIPES)}")
     return RECIPES[name]
 
 
@@ -347,5 +378,5 @@ def override(recipe: Recipe, **changes) -> Recipe:
     known = {f.name for f in fields(Recipe)}
     unknown = set(changes) - known
     if unknown:
-        raise ValueError(f"recipes have no field(s) {', '.join(sorted(unknown))}")
+        raise BadInput(f"recipes have no field(s) {', '.join(sorted(unknown))}")
     return replace(recipe, **{k: v for k, v in changes.items() if v is not None})

@@ -55,9 +55,9 @@ def plot_curves(path: Path, history: list[dict[str, float]], title: str) -> None
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
     for key, label in (("train_loss", "train"), ("test_loss", "test")):
         loss_axis.plot(epochs, [row[key] for row in history], marker="o", label=label)
-    for key in [k for k in history[-1] if "accuracy" in k]:
+    for key in [k for k in history[-1] if "_top" in k]:
         values = [100 * row.get(key, float("nan")) for row in history]
-        accuracy_axis.plot(epochs, values, marker="o", label=key.replace("_accuracy", ""))
+        accuracy_axis.plot(epochs, values, marker="o", label=key.replace("_", " "))
     loss_axis.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     accuracy_axis.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     for axis in (loss_axis, accuracy_axis):

@@ -1,0 +1,78 @@
+"""``keyarch info NAME``: a model's card, its paper recipe and per-layer summary."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+
+from keyarch.cli.common import input_size
+
+
+def add(commands) -> None:
+    parser = commands.add_parser("info", help="a model's card and per-layer summary")
+    parser.add_argument("name")
+    parser.add_argument("--input-size", type=input_size, help="C,H,W (default: the model's)")
+    parser.add_argument("--no-summary", action="store_true", help="only the card")
+    parser.set_defaults(run=run)
+
+
+def _format_card(name: str) -> str:
+    from keyarch.registry import builder_options, model_card
+    from keyarch.train.recipes import PAPER_RECIPES, RECIPES
+
+    card = model_card(name)
+
+    def wrap(text: str, indent: str) -> list[str]:
+        return textwrap.wrap(text, 92, initial_indent=indent, subsequent_indent=" " * len(indent))
+
+    lines = [
+        f"{card.name} ({card.family})",
+        f"  Paper:       {card.title}",
+        *wrap(card.authors, "  Authors:     "),
+        f"  Year:        {card.year}",
+        f"  Link:        {card.url}",
+        f"  Input:       {'x'.join(str(d) for d in card.input_size)} (channels x height x width)",
+        *wrap(card.description, "  What it is:  "),
+        "  Main ideas:",
+        *(line for idea in card.main_ideas for line in wrap(idea, "    - ")),
+        *wrap(card.importance, "  Why it matters: "),
+        "  Deviations from the paper:",
+        *(line for d in card.deviations or ("none",) for line in wrap(d, "    - ")),
+        "  Published results:",
+        *(
+            f"    - {m.dataset}: top-1 {m.top1} %"
+            + (f", top-5 {m.top5} %" if m.top5 is not None else "")
+            + f" ({m.source})"
+            for m in card.metrics
+        ),
+        "  Options:     " + ", ".join(f"{k}={v!r}" for k, v in builder_options(name).items()),
+    ]
+    if not card.metrics:
+        lines.insert(lines.index("  Published results:") + 1, "    - none recorded")
+    if card.family in PAPER_RECIPES:
+        recipe = RECIPES[PAPER_RECIPES[card.family]]
+        source, *settings = recipe.describe()
+        lines.append(
+            f"  Paper recipe `{recipe.name}` (each field can be overridden on `keyarch train`):"
+        )
+        lines += wrap(source.removeprefix("source: "), "    ")
+        lines += wrap("; ".join(settings), "    ")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from keyarch import model_card
+    from keyarch.analysis import format_summary
+    from keyarch.analysis.counts import meta_model
+
+    card = model_card(args.name)
+    print(_format_card(args.name))
+    if not args.no_summary:
+        size = args.input_size or card.input_size
+        model = meta_model(args.name)
+        model.check_input(torch.empty(1, *size, device="meta"))
+        print()
+        print(format_summary(model, size))
+    return 0

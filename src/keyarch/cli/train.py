@@ -1,0 +1,119 @@
+"""``keyarch train NAME``: train a model with its paper's recipe (every field overridable)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from keyarch.cli.common import (
+    choices_help,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from keyarch.data.catalog import DATASETS
+from keyarch.train.recipes import AUGMENTATIONS, OPTIMIZERS, RECIPES, SCHEDULES, TTA_MODES
+
+# recipe fields a flag can override: (field, type, choices)
+RECIPE_FLAGS = (
+    ("epochs", positive_int, None),
+    ("batch_size", positive_int, None),
+    ("lr", positive_float, None),
+    ("momentum", non_negative_float, None),
+    ("weight_decay", non_negative_float, None),
+    ("optimizer", str, OPTIMIZERS),
+    ("schedule", str, SCHEDULES),
+    ("warmup_epochs", non_negative_float, None),
+    ("label_smoothing", non_negative_float, None),
+    ("clip_grad", non_negative_float, None),
+    ("augment", str, AUGMENTATIONS),
+    ("tta", str, TTA_MODES),
+)
+
+
+def add(commands) -> None:
+    parser = commands.add_parser("train", help="train a model with its paper's recipe")
+    parser.add_argument("name")
+    parser.add_argument("--dataset", choices=DATASETS,
+                        help=choices_help("default: mnist for one-channel models, else cifar10",
+                                          DATASETS))  # fmt: skip
+    parser.add_argument("--data-dir", help="where datasets are (then $KEYARCH_DATA, the cache)")
+    parser.add_argument("--recipe", choices=tuple(RECIPES), metavar="RECIPE",
+                        help=choices_help("a named recipe (default: the family's paper recipe, "
+                                          "see keyarch info NAME)", RECIPES))  # fmt: skip
+    for name, kind, choices in RECIPE_FLAGS:
+        parser.add_argument(
+            "--" + name.replace("_", "-"), type=kind, choices=choices,
+            help=choices_help("override the recipe", choices) if choices else "override the recipe",
+        )  # fmt: skip
+    parser.add_argument("--out", default="runs", help="parent of the run directory")
+    parser.add_argument("--run-name",
+                        help="default: MODEL-DATASET; a taken name gets -2, -3 ...")  # fmt: skip
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run of the same name instead of keeping it")  # fmt: skip
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run's checkpoint (same settings only)")  # fmt: skip
+    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none")
+    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument("--deterministic", action="store_true", help="deterministic kernels")
+    parser.add_argument("--threads", type=positive_int,
+                        help="compute threads (default: the cores less the loader processes)")
+    parser.add_argument("--workers", type=non_negative_int,
+                        help="loader processes (default: none for data held in memory, half "
+                             "the cores for folders of files)")  # fmt: skip
+    parser.add_argument("--checkpoint-every", type=non_negative_int, default=0,
+                        help="steps between checkpoints (0: after each epoch)")  # fmt: skip
+    parser.add_argument("--train-limit", type=positive_int,
+                        help="train on a fixed random subset of N images")  # fmt: skip
+    parser.add_argument("--test-limit", type=positive_int,
+                        help="test on a fixed random subset of N images")  # fmt: skip
+    parser.add_argument("--image-size", type=positive_int, help="network input size")
+    parser.add_argument("--no-download", action="store_true")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from keyarch.registry import model_card
+    from keyarch.train import TrainConfig, default_recipe, get_recipe, train
+    from keyarch.train.recipes import override
+
+    card = model_card(args.name)
+    dataset = args.dataset or ("mnist" if card.input_size[0] == 1 else "cifar10")
+    recipe = get_recipe(args.recipe) if args.recipe else default_recipe(card.family, dataset)
+    recipe = override(recipe, **{name: getattr(args, name) for name, _, _ in RECIPE_FLAGS})
+    config = TrainConfig(
+        model=args.name,
+        dataset=dataset,
+        data_dir=args.data_dir,
+        recipe=recipe,
+        out=Path(args.out),
+        run_name=args.run_name,
+        overwrite=args.overwrite,
+        seed=args.seed,
+        amp=args.amp,
+        channels_last=args.channels_last,
+        compile=args.compile,
+        deterministic=args.deterministic,
+        threads=args.threads,
+        workers=args.workers,
+        checkpoint_every=args.checkpoint_every,
+        resume=args.resume,
+        train_limit=args.train_limit,
+        test_limit=args.test_limit,
+        download=not args.no_download,
+        image_size=args.image_size,
+        progress=not args.no_progress,
+        device=args.device,
+        # the embedded MNIST subset stands in only when the user named no data at all
+        allow_embedded=args.dataset is None and args.data_dir is None,
+        command=["keyarch", *args.argv] if args.argv is not None else ["keyarch", *sys.argv[1:]],
+    )
+    train(config)
+    return 0

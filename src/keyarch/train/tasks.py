@@ -1,0 +1,109 @@
+"""What is trained: a task says what the loss and the metrics of a batch are and how a
+model is evaluated; the loop in ``keyarch.train.engine`` knows none of it.
+
+Metrics are summed on the training device (no host synchronisation per step) in a
+``totals`` vector the task lays out, and read once when they are reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+from torchvision.transforms.v2 import functional as TF
+
+from keyarch.models.base import AuxiliaryOutputs
+from keyarch.train.distributed import Context, sum_across
+from keyarch.train.evaluate import tta_probabilities
+
+
+class Task(Protocol):
+    metric_names: tuple[str, ...]  # what ``summarise`` returns, e.g. ("loss", "top1", "top5")
+
+    def loss(self, outputs, targets: torch.Tensor) -> torch.Tensor: ...
+
+    def new_totals(self, device: torch.device) -> torch.Tensor: ...
+
+    def accumulate(self, totals: torch.Tensor, outputs, targets, loss: torch.Tensor) -> None: ...
+
+    def summarise(self, totals: torch.Tensor) -> dict[str, float]: ...
+
+    def evaluate(self, network, batches, *, crop: int, tta: str, autocast, context: Context,
+                 device: torch.device) -> dict[str, float]: ...  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ClassificationTask:
+    """Cross-entropy (with label smoothing, and GoogLeNet's weighted auxiliary losses),
+    top-1 and top-5 accuracy, as timm and torchvision report them."""
+
+    num_classes: int
+    label_smoothing: float = 0.0
+    metric_names: tuple[str, ...] = ("loss", "top1", "top5")
+
+    @property
+    def top_k(self) -> int:
+        return min(5, self.num_classes)
+
+    def loss(self, outputs, targets: torch.Tensor) -> torch.Tensor:
+        smoothing = self.label_smoothing
+        if not isinstance(outputs, AuxiliaryOutputs):
+            return F.cross_entropy(outputs.float(), targets, label_smoothing=smoothing)
+        loss = F.cross_entropy(outputs.logits.float(), targets, label_smoothing=smoothing)
+        for aux in outputs.aux_logits:
+            loss = loss + outputs.aux_weight * F.cross_entropy(
+                aux.float(), targets, label_smoothing=smoothing
+            )
+        return loss
+
+    def new_totals(self, device: torch.device) -> torch.Tensor:
+        return torch.zeros(4, dtype=torch.float64, device=device)  # loss, top-1, top-5, count
+
+    def _hits(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """(top-1 hits, top-k hits) of a batch, on the device."""
+        ranked = logits.topk(self.top_k, dim=1).indices == targets[:, None]
+        return torch.stack([ranked[:, 0].sum(), ranked.any(1).sum()])
+
+    def accumulate(self, totals: torch.Tensor, outputs, targets, loss: torch.Tensor) -> None:
+        logits = outputs.logits if isinstance(outputs, AuxiliaryOutputs) else outputs
+        count = torch.tensor(float(len(targets)), dtype=torch.float64, device=totals.device)
+        totals += torch.cat(
+            [(loss.detach().double() * count)[None], self._hits(logits.detach(), targets),
+             count[None]]
+        )  # fmt: skip
+
+    def summarise(self, totals: torch.Tensor) -> dict[str, float]:
+        loss, top1, top5, count = totals.tolist()
+        count = max(count, 1.0)
+        return {"loss": loss / count, "top1": top1 / count, "top5": top5 / count}
+
+    @torch.no_grad()
+    def evaluate(self, network, batches, *, crop: int, tta: str, autocast, context: Context,
+                 device: torch.device) -> dict[str, float]:  # fmt: skip
+        """Loss, top-1 and top-5 of the centre crop; with ``tta``, top-1 and top-5 of the
+        averaged probabilities too (``top1_tencrop`` ...). Summed over all processes."""
+        network.eval()
+        totals = torch.zeros(6, dtype=torch.float64, device=device)  # + tta top-1, top-5
+        for images, targets in batches:
+            centre = _centre(images, crop)
+            with autocast():
+                logits = network(centre).float()
+            count = torch.tensor([float(len(targets))], dtype=torch.float64, device=device)
+            loss = F.cross_entropy(logits, targets, reduction="sum").double()[None]
+            tta_hits = torch.zeros(2, dtype=torch.float64, device=device)
+            if tta != "none":
+                probabilities = tta_probabilities(network, images, tta, crop, autocast)
+                tta_hits = self._hits(probabilities, targets).double()
+            totals += torch.cat([loss, self._hits(logits, targets).double(), count, tta_hits])
+        loss, top1, top5, count, tta_top1, tta_top5 = sum_across(totals, context).tolist()
+        count = max(count, 1.0)
+        result = {"loss": loss / count, "top1": top1 / count, "top5": top5 / count}
+        if tta != "none":
+            result.update({f"top1_{tta}": tta_top1 / count, f"top5_{tta}": tta_top5 / count})
+        return result
+
+
+def _centre(images: torch.Tensor, crop: int) -> torch.Tensor:
+    return TF.center_crop(images, [crop, crop])
