@@ -50,8 +50,14 @@ CASES = {
     "lenet5": Case("lenet5", "mnist", 300),
     "lenet5_modern": Case("lenet5_modern", "mnist", 300),
     "resnet20": Case("resnet20", "cifar10-jpeg", 30),
-    "alexnet-64": Case("alexnet", "cifar10-jpeg", 16, recipe="cifar",
-                       changes=(("augment", "alexnet"),), image_size=64),  # fmt: skip
+    "alexnet-64": Case(
+        "alexnet",
+        "cifar10-jpeg",
+        16,
+        recipe="cifar",
+        changes=(("augment", "alexnet"),),
+        image_size=64,
+    ),
 }
 
 
@@ -63,11 +69,20 @@ def recipe_of(case: Case):
 
 def keyarch_rate(case: Case, data_dir: str, out: Path, threads: int, round_: int) -> float:
     recipe = recipe_of(case)
-    config = TrainConfig(model=case.model, dataset=case.dataset, data_dir=data_dir,
-                         recipe=recipe, out=out, run_name=f"{case.model}-{round_}",
-                         train_limit=case.steps * recipe.batch_size, test_limit=recipe.batch_size,
-                         image_size=case.image_size, threads=threads, progress=False,
-                         overwrite=True)  # fmt: skip
+    config = TrainConfig(
+        model=case.model,
+        dataset=case.dataset,
+        data_dir=data_dir,
+        recipe=recipe,
+        out=out,
+        run_name=f"{case.model}-{round_}",
+        train_limit=case.steps * recipe.batch_size,
+        test_limit=recipe.batch_size,
+        image_size=case.image_size,
+        threads=threads,
+        progress=False,
+        overwrite=True,
+    )
     with contextlib.redirect_stdout(io.StringIO()):  # the run's own lines are not the table
         summary = train(config)
     return summary["train_images_per_second"]
@@ -85,8 +100,11 @@ def plain_transform(case: Case, native: int):
         steps[:0] = [v2.RandomCrop(crop, padding=4), v2.RandomHorizontalFlip()]
     elif recipe.augment == "alexnet":
         resize = round(crop * 8 / 7)
-        steps[:0] = [v2.Resize(resize, antialias=True), v2.RandomCrop(crop),
-                     v2.RandomHorizontalFlip()]  # fmt: skip
+        steps[:0] = [
+            v2.Resize(resize, antialias=True),
+            v2.RandomCrop(crop),
+            v2.RandomHorizontalFlip(),
+        ]
     return v2.Compose([*steps, v2.Normalize(mean, std)])
 
 
@@ -97,8 +115,13 @@ def plain_rate(case: Case, images: torch.Tensor, labels: torch.Tensor, classes: 
     if recipe.optimizer == "adam":
         optimizer = torch.optim.Adam(parameters, lr=recipe.lr)
     else:
-        optimizer = torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum,
-                                    nesterov=recipe.nesterov, weight_decay=recipe.weight_decay)  # fmt: skip
+        optimizer = torch.optim.SGD(
+            parameters,
+            lr=recipe.lr,
+            momentum=recipe.momentum,
+            nesterov=recipe.nesterov,
+            weight_decay=recipe.weight_decay,
+        )
     transform = plain_transform(case, images.shape[-1])
     order = torch.randperm(len(images))
     batch = recipe.batch_size
@@ -109,8 +132,7 @@ def plain_rate(case: Case, images: torch.Tensor, labels: torch.Tensor, classes: 
         x = transform(images[index])
         if recipe.augment == "alexnet":  # one PCA-like colour shift per batch
             x = x + 0.01 * torch.randn(1, x.shape[1], 1, 1)
-        loss = F.cross_entropy(model(x), labels[index],
-                               label_smoothing=recipe.label_smoothing)  # fmt: skip
+        loss = F.cross_entropy(model(x), labels[index], label_smoothing=recipe.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -134,14 +156,14 @@ def main(argv=None) -> int:
             images, labels = raw.images, raw.labels
             ours, theirs = [], []
             for round_ in range(args.rounds):
-                pair = [
-                    lambda r=round_: ours.append(
-                        keyarch_rate(case, args.data_dir, Path(scratch), args.threads, r)
-                    ),
-                    lambda: theirs.append(plain_rate(case, images, labels, len(raw.classes))),
-                ]
-                for measure in pair if round_ % 2 == 0 else reversed(pair):
-                    measure()
+                sides = ("keyarch", "plain") if round_ % 2 == 0 else ("plain", "keyarch")
+                for side in sides:  # in turns, so that a change in load hits both
+                    if side == "keyarch":
+                        ours.append(
+                            keyarch_rate(case, args.data_dir, Path(scratch), args.threads, round_)
+                        )
+                    else:
+                        theirs.append(plain_rate(case, images, labels, len(raw.classes)))
                     torch.set_num_threads(args.threads)
             mine, plain = statistics.median(ours), statistics.median(theirs)
             print(f"{name:<15}{mine:>15.0f}{plain:>14.0f}{mine / plain:>8.2f}", flush=True)

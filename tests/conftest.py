@@ -49,3 +49,13 @@ def converted_logit_difference(
     x = torch.randn(2, 3, size, size)
     with torch.no_grad():
         return (reference.eval()(x) - ours.eval()(x)).abs().max().item()
+
+
+def embedded_train_args(out, name: str, model: str = "lenet5_modern", *extra: str) -> list[str]:
+    """``keyarch train`` on a small fixed subset of the MNIST digits shipped in the package
+    (later flags in ``extra`` override these)."""
+    from keyarch.data.datasets import _embedded_mnist
+
+    return ["train", model, "--dataset", "mnist", "--data-dir", str(_embedded_mnist()),
+            "--out", str(out), "--run-name", name, "--train-limit", "256", "--test-limit", "64",
+            "--epochs", "1", "--batch-size", "32", "--no-progress", *extra]  # fmt: skip

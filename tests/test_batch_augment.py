@@ -12,13 +12,19 @@ PCA = (torch.tensor([0.2, 0.02, 0.002]), torch.eye(3))
 
 
 def images(count=8, channels=3, size=32, seed=0):
-    return torch.randint(0, 256, (count, channels, size, size), dtype=torch.uint8,
-                         generator=torch.Generator().manual_seed(seed))  # fmt: skip
+    return torch.randint(
+        0,
+        256,
+        (count, channels, size, size),
+        dtype=torch.uint8,
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 def augment(kind, crop=32, resize=32, **options):
-    return BatchAugment(kind, crop=crop, resize=resize, mean=(0.0, 0.0, 0.0),
-                        std=(1.0, 1.0, 1.0), **options)  # fmt: skip
+    return BatchAugment(
+        kind, crop=crop, resize=resize, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), **options
+    )
 
 
 @pytest.mark.parametrize("kind", RANDOM_KINDS)

@@ -199,11 +199,13 @@ def test_help_and_version_answer_without_importing_torch():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
-    version = subprocess.run([sys.executable, "-m", "keyarch", "--version"],
-                             capture_output=True, text=True)  # fmt: skip
+    version = subprocess.run(
+        [sys.executable, "-m", "keyarch", "--version"], capture_output=True, text=True
+    )
     assert version.returncode == 0 and version.stdout.startswith("keyarch 0.")
-    helped = subprocess.run([sys.executable, "-m", "keyarch", "train", "--help"],
-                            capture_output=True, text=True)  # fmt: skip
+    helped = subprocess.run(
+        [sys.executable, "-m", "keyarch", "train", "--help"], capture_output=True, text=True
+    )
     assert "sgd, adam, adamw, rmsprop" in helped.stdout and "crop-flip" in helped.stdout
     assert "lenet5-paper" in helped.stdout and "cosine" in helped.stdout
 
@@ -216,9 +218,19 @@ def test_predict_refuses_a_colour_image_for_a_grey_model(capsys, tmp_path):
 
     model = keyarch.create_model("lenet5_modern")
     weights = tmp_path / "model.safetensors"
-    metadata = {"model": "lenet5_modern", "num_classes": 10, "in_chans": 1,
-                "classes": [str(i) for i in range(10)], "dataset": "MNIST", "crop": 32,
-                "resize": 32, "pad": True, "mean": [0.13], "std": [0.31], "tta": "none"}  # fmt: skip
+    metadata = {
+        "model": "lenet5_modern",
+        "num_classes": 10,
+        "in_chans": 1,
+        "classes": [str(i) for i in range(10)],
+        "dataset": "MNIST",
+        "crop": 32,
+        "resize": 32,
+        "pad": True,
+        "mean": [0.13],
+        "std": [0.31],
+        "tta": "none",
+    }
     import json as json_
 
     save_file(model.state_dict(), str(weights), {"keyarch": json_.dumps(metadata)})

@@ -13,6 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import embedded_train_args
 from keyarch.cli import main
 from keyarch.data.datasets import _embedded_mnist
 from keyarch.train import CheckpointNotWritten, train
@@ -23,9 +24,7 @@ EMBEDDED = str(_embedded_mnist())
 
 
 def args(out: Path, *extra: str, name: str = "run") -> list[str]:
-    return ["train", "lenet5_modern", "--dataset", "mnist", "--data-dir", EMBEDDED,
-            "--out", str(out), "--run-name", name, "--train-limit", "256", "--test-limit", "64",
-            "--epochs", "1", "--batch-size", "32", "--no-progress", *extra]  # fmt: skip
+    return embedded_train_args(out, name, "lenet5_modern", *extra)
 
 
 def status(capsys, argv) -> tuple[int, str, str]:
@@ -80,10 +79,16 @@ def test_a_resume_that_changes_the_run_is_refused_naming_the_fields(tmp_path, ca
 
 def test_sigint_writes_a_checkpoint_and_prints_the_command_that_resumes(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "KEYARCH_CACHE": str(tmp_path / "cache")}
-    argv = args(tmp_path, "--epochs", "3", "--train-limit", "3000", "--deterministic",
-                "--threads", "1")  # fmt: skip
-    victim = subprocess.Popen([sys.executable, "-m", "keyarch", *argv], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    argv = args(
+        tmp_path, "--epochs", "3", "--train-limit", "3000", "--deterministic", "--threads", "1"
+    )
+    victim = subprocess.Popen(
+        [sys.executable, "-m", "keyarch", *argv],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     for line in victim.stdout:  # wait until it trains
         if line.startswith("training ") or time.time() > deadline:
@@ -99,12 +104,16 @@ def test_sigint_writes_a_checkpoint_and_prints_the_command_that_resumes(tmp_path
     assert (tmp_path / "run" / "checkpoint.safetensors").is_file()
     assert not (tmp_path / "run" / "model.safetensors").exists()
     assert not list((tmp_path / "run").glob(".*.tmp"))
-    resumed = subprocess.run([sys.executable, "-m", "keyarch", *command[1:]], env=env,
-                             capture_output=True, text=True)  # fmt: skip
+    resumed = subprocess.run(
+        [sys.executable, "-m", "keyarch", *command[1:]], env=env, capture_output=True, text=True
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed from" in resumed.stdout
-    whole = subprocess.run([sys.executable, "-m", "keyarch", *argv, "--run-name", "whole"],
-                           env=env, capture_output=True)  # fmt: skip
+    whole = subprocess.run(
+        [sys.executable, "-m", "keyarch", *argv, "--run-name", "whole"],
+        env=env,
+        capture_output=True,
+    )
     assert whole.returncode == 0
     a = load_file(str(tmp_path / "run" / "model.safetensors"))
     b = load_file(str(tmp_path / "whole" / "model.safetensors"))
@@ -147,9 +156,16 @@ def test_the_api_raises_checkpoint_not_written(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(module.os, "write", no_space)
-    config = TrainConfig(model="lenet5_modern", dataset="mnist", data_dir=EMBEDDED,
-                         recipe=override(get_recipe("mnist"), epochs=1, batch_size=32),
-                         out=tmp_path, train_limit=64, test_limit=32, progress=False)  # fmt: skip
+    config = TrainConfig(
+        model="lenet5_modern",
+        dataset="mnist",
+        data_dir=EMBEDDED,
+        recipe=override(get_recipe("mnist"), epochs=1, batch_size=32),
+        out=tmp_path,
+        train_limit=64,
+        test_limit=32,
+        progress=False,
+    )
     with pytest.raises(CheckpointNotWritten, match="no earlier checkpoint exists"):
         train(config)
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
@@ -170,8 +186,21 @@ def test_the_embedded_subset_says_so_in_the_run_name_and_title(tmp_path, capsys,
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KEYARCH_DATA", str(tmp_path / "nothing"))
     monkeypatch.setenv("KEYARCH_CACHE", str(tmp_path / "cache"))
-    code, out, _ = status(capsys, ["train", "lenet5_modern", "--epochs", "1", "--no-download",
-                                   "--train-limit", "64", "--test-limit", "32", "--no-progress"])  # fmt: skip
+    code, out, _ = status(
+        capsys,
+        [
+            "train",
+            "lenet5_modern",
+            "--epochs",
+            "1",
+            "--no-download",
+            "--train-limit",
+            "64",
+            "--test-limit",
+            "32",
+            "--no-progress",
+        ],
+    )
     assert code == 0
     assert "on MNIST (embedded subset)" in out
     assert (tmp_path / "runs" / "lenet5_modern-mnist-embedded" / "summary.json").is_file()

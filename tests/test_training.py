@@ -13,6 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import embedded_train_args
 from keyarch.cli import main
 from keyarch.data.datasets import _embedded_mnist
 from keyarch.train import TrainConfig, TrainingDiverged, get_recipe, train
@@ -26,33 +27,9 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def _train_args(out: Path, name: str, *extra: str) -> list[str]:
-    return [
-        "train",
-        "lenet5",
-        "--dataset",
-        "mnist",
-        "--data-dir",
-        EMBEDDED,
-        "--out",
-        str(out),
-        "--run-name",
-        name,
-        "--train-limit",
-        "3000",
-        "--test-limit",
-        "200",
-        "--epochs",
-        "4",
-        "--batch-size",
-        "32",
-        "--deterministic",
-        "--workers",
-        "0",
-        "--no-progress",
-        "--checkpoint-every",
-        "5",
-        *extra,
-    ]
+    return embedded_train_args(out, name, "lenet5", "--train-limit", "3000", "--test-limit",
+                               "200", "--epochs", "4", "--deterministic", "--workers", "0",
+                               "--checkpoint-every", "5", *extra)  # fmt: skip
 
 
 def small_config(out: Path, name: str, **changes) -> TrainConfig:
@@ -323,3 +300,81 @@ def test_subsets_are_fixed_and_mixed_across_classes():
     again = Transformed(digits, lambda image: image, seed=9, limit=100)
     assert subset.indices == again.indices
     assert len(ordered) == 2000
+
+
+def test_a_collective_refuses_a_tensor_that_is_not_on_the_training_device():
+    from keyarch.train.distributed import Context, sum_across
+
+    with pytest.raises(RuntimeError, match="keyarch bug: a collective was handed a tensor on cpu"):
+        sum_across(torch.zeros(3), Context(device=torch.device("meta")))
+    assert sum_across(torch.ones(2), Context()).tolist() == [1.0, 1.0]
+
+
+def test_every_tensor_the_loop_hands_to_collectives_is_on_the_training_device(
+    tmp_path, monkeypatch
+):
+    from keyarch.train import distributed, engine, tasks
+
+    seen = []
+    real = distributed.sum_across
+
+    def recording(values, context):
+        seen.append((values.device, context.device))
+        return real(values, context)
+
+    for module in (engine.distributed, tasks):
+        monkeypatch.setattr(module, "sum_across", recording)
+    train(small_config(tmp_path, "collectives", checkpoint_every=3))
+    # per step (divergence), per epoch (totals) and per evaluation
+    assert len(seen) > 10
+    assert all(values == context == torch.device("cpu") for values, context in seen)
+
+
+def test_a_folder_of_mixed_sizes_trains_with_the_alexnet_recipe(tmp_path, capsys, monkeypatch):
+    """PCA colour noise is fitted on pixels from across the whole (class-sorted) folder."""
+    from PIL import Image
+
+    from keyarch.train import data
+
+    monkeypatch.setattr(data, "PCA_SAMPLE_IMAGES", 3)  # the first 3 would all be red
+
+    colours = {"red": (200, 40, 40), "blue": (40, 40, 200)}
+    sizes = [(40, 30), (70, 90), (64, 64), (100, 75)]
+    for split in ("train", "test"):
+        for name, colour in colours.items():
+            folder = tmp_path / "photos" / split / name
+            folder.mkdir(parents=True)
+            for index, size in enumerate(sizes):
+                Image.new("RGB", size, colour).save(folder / f"{index}.png")
+    code = main(
+        [
+            "train",
+            "alexnet",
+            "--dataset",
+            "folder",
+            "--data-dir",
+            str(tmp_path / "photos"),
+            "--recipe",
+            "alexnet-paper",
+            "--image-size",
+            "64",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--tta",
+            "none",
+            "--workers",
+            "0",
+            "--out",
+            str(tmp_path / "runs"),
+            "--no-progress",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    eigenvalues = out.split("PCA colour augmentation: eigenvalues ")[1].splitlines()[0]
+    # both colours were sampled: red and blue differ along one principal component
+    assert max(float(v) for v in eigenvalues.strip("[]").split(",")) > 0.05
+    summary = json.loads((tmp_path / "runs" / "alexnet-folder" / "summary.json").read_text())
+    assert summary["data"]["train_images"] == 8 and summary["loader_processes"] == 0

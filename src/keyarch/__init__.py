@@ -11,7 +11,7 @@ without loading PyTorch.
 
 from __future__ import annotations
 
-import importlib
+from keyarch.lazy import lazy_exports
 
 __version__ = "0.1.0"
 _EXPORTS = {
@@ -24,12 +24,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'keyarch' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -61,9 +61,7 @@ def _forward_recording(
     leaves = _leaf_layers(model)
     names = [n for n, _ in leaves]
     if layer not in names or not isinstance(dict(leaves)[layer], nn.Conv2d):
-        raise BadInput(
-            f"unknown layer {layer!r}; expected one of {', '.join(layer_names(model))}"
-        )
+        raise BadInput(f"unknown layer {layer!r}; expected one of {', '.join(layer_names(model))}")
     stop = names.index(layer)
     while stop + 1 < len(leaves) and isinstance(leaves[stop + 1][1], nn.ReLU):
         stop += 1  # the rectified response, as the paper shows it

@@ -13,20 +13,28 @@ from keyarch.train.recipes import TTA_MODES
 def add(commands) -> None:
     parser = commands.add_parser("eval", help="evaluate a trained model, with TTA")
     parser.add_argument("--checkpoint", required=True, help="model.safetensors of a run")
-    parser.add_argument("--dataset", choices=DATASETS, required=True,
-                        help=choices_help("the test split of", DATASETS))  # fmt: skip
+    parser.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        required=True,
+        help=choices_help("the test split of", DATASETS),
+    )
     parser.add_argument("--data-dir")
-    parser.add_argument("--tta", choices=TTA_MODES,
-                        help=choices_help("test-time augmentation (default: the run's recipe's)",
-                                          TTA_MODES))  # fmt: skip
+    parser.add_argument(
+        "--tta",
+        choices=TTA_MODES,
+        help=choices_help("test-time augmentation (default: the run's recipe's)", TTA_MODES),
+    )
     parser.add_argument("--batch-size", type=positive_int, default=100)
     parser.add_argument("--limit", type=positive_int, help="a fixed random subset of N images")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
     parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none")
     parser.add_argument("--channels-last", action="store_true")
-    parser.add_argument("--results",
-                        help="the JSON results file (default: eval-DATASET.json beside the "
-                             "weights; a taken name gets -2, -3 ...)")  # fmt: skip
+    parser.add_argument(
+        "--results",
+        help="the JSON results file (default: eval-DATASET.json beside the "
+        "weights; a taken name gets -2, -3 ...)",
+    )
     parser.add_argument("--no-download", action="store_true")
     parser.set_defaults(run=run)
 
@@ -37,18 +45,29 @@ def run(args: argparse.Namespace) -> int:
     from keyarch.train.trained import evaluate_trained, write_results
 
     results = evaluate_trained(
-        args.checkpoint, args.dataset, args.data_dir, tta=args.tta, device=args.device,
-        amp=args.amp, channels_last=args.channels_last, batch_size=args.batch_size,
-        limit=args.limit, download=not args.no_download,
-    )  # fmt: skip
-    target = Path(args.results) if args.results else (
-        Path(args.checkpoint).parent / f"eval-{args.dataset}.json"
+        args.checkpoint,
+        args.dataset,
+        args.data_dir,
+        tta=args.tta,
+        device=args.device,
+        amp=args.amp,
+        channels_last=args.channels_last,
+        batch_size=args.batch_size,
+        limit=args.limit,
+        download=not args.no_download,
+    )
+    target = (
+        Path(args.results)
+        if args.results
+        else (Path(args.checkpoint).parent / f"eval-{args.dataset}.json")
     )
     written = write_results(results, target)
     shown = ", ".join(
         f"{'single crop' if mode == 'none' else mode} top-1 {r['top1']:.4f} top-5 {r['top5']:.4f}"
         for mode, r in results["results"].items()
     )
-    print(f"{results['model']} on {results['dataset']} test ({results['images']:,} images): "
-          f"{shown}; results in {written}")  # fmt: skip
+    print(
+        f"{results['model']} on {results['dataset']} test ({results['images']:,} images): "
+        f"{shown}; results in {written}"
+    )
     return 0

@@ -32,9 +32,16 @@ def run(args: argparse.Namespace) -> int:
         parameters, macs = counts[name]
         top1 = f"{card.imagenet_top1:.3f}" if card.imagenet_top1 is not None else "-"
         rows.append(
-            (name, card.family, str(card.year), f"{parameters:,}", gmacs(macs),
-             "x".join(str(d) for d in card.input_size), top1)
-        )  # fmt: skip
+            (
+                name,
+                card.family,
+                str(card.year),
+                f"{parameters:,}",
+                gmacs(macs),
+                "x".join(str(d) for d in card.input_size),
+                top1,
+            )
+        )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         cells = [

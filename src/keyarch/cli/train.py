@@ -35,41 +35,65 @@ RECIPE_FLAGS = (
 def add(commands) -> None:
     parser = commands.add_parser("train", help="train a model with its paper's recipe")
     parser.add_argument("name")
-    parser.add_argument("--dataset", choices=DATASETS,
-                        help=choices_help("default: mnist for one-channel models, else cifar10",
-                                          DATASETS))  # fmt: skip
+    parser.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        help=choices_help("default: mnist for one-channel models, else cifar10", DATASETS),
+    )
     parser.add_argument("--data-dir", help="where datasets are (then $KEYARCH_DATA, the cache)")
-    parser.add_argument("--recipe", choices=tuple(RECIPES), metavar="RECIPE",
-                        help=choices_help("a named recipe (default: the family's paper recipe, "
-                                          "see keyarch info NAME)", RECIPES))  # fmt: skip
+    parser.add_argument(
+        "--recipe",
+        choices=tuple(RECIPES),
+        metavar="RECIPE",
+        help=choices_help(
+            "a named recipe (default: the family's paper recipe, see keyarch info NAME)", RECIPES
+        ),
+    )
     for name, kind, choices in RECIPE_FLAGS:
         parser.add_argument(
-            "--" + name.replace("_", "-"), type=kind, choices=choices,
+            "--" + name.replace("_", "-"),
+            type=kind,
+            choices=choices,
             help=choices_help("override the recipe", choices) if choices else "override the recipe",
-        )  # fmt: skip
+        )
     parser.add_argument("--out", default="runs", help="parent of the run directory")
-    parser.add_argument("--run-name",
-                        help="default: MODEL-DATASET; a taken name gets -2, -3 ...")  # fmt: skip
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the run of the same name instead of keeping it")  # fmt: skip
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run's checkpoint (same settings only)")  # fmt: skip
+    parser.add_argument("--run-name", help="default: MODEL-DATASET; a taken name gets -2, -3 ...")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run of the same name instead of keeping it",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run's checkpoint (same settings only)"
+    )
     parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none")
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
     parser.add_argument("--deterministic", action="store_true", help="deterministic kernels")
-    parser.add_argument("--threads", type=positive_int,
-                        help="compute threads (default: the cores less the loader processes)")
-    parser.add_argument("--workers", type=non_negative_int,
-                        help="loader processes (default: none for data held in memory, half "
-                             "the cores for folders of files)")  # fmt: skip
-    parser.add_argument("--checkpoint-every", type=non_negative_int, default=0,
-                        help="steps between checkpoints (0: after each epoch)")  # fmt: skip
-    parser.add_argument("--train-limit", type=positive_int,
-                        help="train on a fixed random subset of N images")  # fmt: skip
-    parser.add_argument("--test-limit", type=positive_int,
-                        help="test on a fixed random subset of N images")  # fmt: skip
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        help="compute threads (default: the cores less the loader processes)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=non_negative_int,
+        help="loader processes (default: none for data held in memory, half "
+        "the cores for folders of files)",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=non_negative_int,
+        default=0,
+        help="steps between checkpoints (0: after each epoch)",
+    )
+    parser.add_argument(
+        "--train-limit", type=positive_int, help="train on a fixed random subset of N images"
+    )
+    parser.add_argument(
+        "--test-limit", type=positive_int, help="test on a fixed random subset of N images"
+    )
     parser.add_argument("--image-size", type=positive_int, help="network input size")
     parser.add_argument("--no-download", action="store_true")
     parser.add_argument("--no-progress", action="store_true")

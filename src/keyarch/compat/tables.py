@@ -28,7 +28,5 @@ def rename_keys(
         renamed[table[prefix] + key[len(prefix) :]] = tensor
     if unknown:
         shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-        raise BadInput(
-            f"{len(unknown)} key(s) of the state dict do not belong to {model}: {shown}"
-        )
+        raise BadInput(f"{len(unknown)} key(s) of the state dict do not belong to {model}: {shown}")
     return renamed

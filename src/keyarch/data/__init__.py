@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+from keyarch.lazy import lazy_exports
 
 _EXPORTS = {
     "IMAGENET_MEAN": "keyarch.data.images",
@@ -12,8 +12,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'keyarch.data' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -77,8 +77,13 @@ class BatchAugment:
             return F.pad(images, (left, size - width - left, top, size - height - top))
         if min(height, width) == size:
             return images
-        return F.interpolate(images, size=_shorter_side(height, width, size), mode="bilinear",
-                             antialias=True, align_corners=False)  # fmt: skip
+        return F.interpolate(
+            images,
+            size=_shorter_side(height, width, size),
+            mode="bilinear",
+            antialias=True,
+            align_corners=False,
+        )
 
     def _normalise(self, images: torch.Tensor) -> torch.Tensor:
         mean, std = self.mean.to(images.device), self.std.to(images.device)
@@ -124,9 +129,10 @@ class BatchAugment:
                     windows = _resized_crop_windows(height, width, total, generator)
             theta = _window_theta(windows, *source.shape[-2:])
         grid = F.affine_grid(
-            theta[rows].to(source.device), [len(source), source.shape[1], self.crop, self.crop],
+            theta[rows].to(source.device),
+            [len(source), source.shape[1], self.crop, self.crop],
             align_corners=False,
-        )  # fmt: skip
+        )
         images = F.grid_sample(source, grid, mode=mode, padding_mode="zeros", align_corners=False)
         if self.pca is not None:
             images = images + _pca_shifts(*self.pca, total, generator)[rows].to(images.device)
@@ -148,9 +154,15 @@ def _crops(original, resized, size: int, total: int, generator) -> torch.Tensor:
     lefts = torch.randint(0, resized_width - size + 1, (total,), generator=generator)
     y_scale, x_scale = height / resized_height, width / resized_width
     return torch.stack(
-        [tops * y_scale, lefts * x_scale, torch.full((total,), size * y_scale),
-         torch.full((total,), size * x_scale), _flips(total, generator)], dim=1,
-    ).double()  # fmt: skip
+        [
+            tops * y_scale,
+            lefts * x_scale,
+            torch.full((total,), size * y_scale),
+            torch.full((total,), size * x_scale),
+            _flips(total, generator),
+        ],
+        dim=1,
+    ).double()
 
 
 def _distortions(total: int, generator: torch.Generator) -> torch.Tensor:
@@ -184,8 +196,11 @@ def _resized_crop_windows(height: int, width: int, total: int, generator) -> tor
     """GoogLeNet: 8 %-100 % of the area, aspect ratio 3/4-4/3 (ten tries, then the whole
     image), as windows (top, left, height, width) and flips."""
     tries = 10
-    area = height * width * (0.08 + 0.92 * torch.rand(total, tries, generator=generator,
-                                                      dtype=torch.float64))  # fmt: skip
+    area = (
+        height
+        * width
+        * (0.08 + 0.92 * torch.rand(total, tries, generator=generator, dtype=torch.float64))
+    )
     log_ratio = math.log(3 / 4) + math.log(16 / 9) * torch.rand(
         total, tries, generator=generator, dtype=torch.float64
     )

@@ -218,9 +218,13 @@ def _folder_cache_key(samples: list[tuple[Path, int]]) -> str:
     return hasher.hexdigest()[:20]
 
 
-def _decode_all(paths: list[Path]) -> torch.Tensor:
+def _decode_all(paths: list[Path]) -> torch.Tensor | None:
+    """Every image decoded and stacked; None when they are not all of one size."""
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return torch.stack(list(pool.map(formats.decode_image, paths, chunksize=256)))
+        decoded = list(pool.map(formats.decode_image, paths, chunksize=256))
+    if len({tuple(image.shape) for image in decoded}) != 1:
+        return None
+    return torch.stack(decoded)
 
 
 def folder_dataset(root: Path, split: str, title: str, *, max_cached_pixels: int = 2**31):
@@ -230,15 +234,13 @@ def folder_dataset(root: Path, split: str, title: str, *, max_cached_pixels: int
     labels = torch.tensor([label for _, label in samples])
     paths = [path for path, _ in samples]
     first = formats.decode_image(paths[0])
+
+    def on_demand(why: str) -> ImageDataset:
+        return ImageDataset(title, split, tuple(classes), labels, paths=paths,
+                            provenance=f"{title} {split} from {root} ({why})")  # fmt: skip
+
     if first.numel() * len(paths) > max_cached_pixels or max(first.shape[1:]) > 64:
-        return ImageDataset(
-            title,
-            split,
-            tuple(classes),
-            labels,
-            paths=paths,
-            provenance=f"{title} {split} from {root} (read on demand)",
-        )
+        return on_demand("read on demand")
     cache = sources.cache_dir() / "decoded" / f"{_folder_cache_key(samples)}.safetensors"
     images = None
     if cache.is_file():
@@ -249,8 +251,8 @@ def folder_dataset(root: Path, split: str, title: str, *, max_cached_pixels: int
     note = f"decoded cache {cache}"
     if images is None or len(images) != len(paths):
         images = _decode_all(paths)
-        if len({tuple(i.shape) for i in images[:1]}) != 1:
-            raise BadInput(f"{root}: images differ in size")
+        if images is None:  # small images of several sizes: read on demand like large ones
+            return on_demand("sizes differ: read on demand")
         cache.parent.mkdir(parents=True, exist_ok=True)
         scratch = cache.with_suffix(f".tmp{id(images)}")
         save_file({"images": images.contiguous()}, str(scratch))
@@ -275,8 +277,6 @@ def _split_folder(root: Path, split: str) -> Path:
         f"{root} has no {' or '.join(names)} folder; an image-folder dataset is "
         f"<root>/train/<class>/<image> and <root>/test/<class>/<image>"
     )
-
-
 
 
 def load_dataset(

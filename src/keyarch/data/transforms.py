@@ -72,8 +72,6 @@ class ScaleJitter(nn.Module):
         return v2.functional.resize(image, size, antialias=True)
 
 
-
-
 def train_transform(
     augment: str,
     *,

@@ -5,7 +5,7 @@ Names are imported on first use, so that ``keyarch --help`` does not wait for Py
 
 from __future__ import annotations
 
-import importlib
+from keyarch.lazy import lazy_exports
 
 _EXPORTS = {
     "TrainConfig": "keyarch.train.engine",
@@ -22,8 +22,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'keyarch.train' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

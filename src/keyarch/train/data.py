@@ -122,8 +122,15 @@ class RunData:
         return len(self.train) // self.batch_size
 
     def _order(self, epoch: int) -> list[list[int]]:
-        return epoch_batches(len(self.train), self.batch_size, seed=self.seed, epoch=epoch,
-                             context=self.context, shuffle=True, drop_last=True)  # fmt: skip
+        return epoch_batches(
+            len(self.train),
+            self.batch_size,
+            seed=self.seed,
+            epoch=epoch,
+            context=self.context,
+            shuffle=True,
+            drop_last=True,
+        )
 
     def train_batches(self, epoch: int, start: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """This process's augmented batches of ``epoch`` from batch ``start`` on, on the
@@ -143,8 +150,15 @@ class RunData:
 
     def test_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """This process's share of the test set at evaluation size (not yet cropped)."""
-        order = epoch_batches(len(self.test), self.batch_size, seed=0, epoch=0,
-                              context=self.context, shuffle=False, drop_last=False)  # fmt: skip
+        order = epoch_batches(
+            len(self.test),
+            self.batch_size,
+            seed=0,
+            epoch=0,
+            context=self.context,
+            shuffle=False,
+            drop_last=False,
+        )
         if not self.in_memory:
             yield from self._loaded(self.test.files, order)
             return
@@ -153,8 +167,12 @@ class RunData:
             yield self.augment.evaluation(self.test.images[index]), self.test.labels[index]
 
     def _loaded(self, dataset: Dataset, order: list[list[int]]):
-        loader = DataLoader(dataset, batch_sampler=order, num_workers=self.workers,
-                            pin_memory=self.device.type == "cuda")  # fmt: skip
+        loader = DataLoader(
+            dataset,
+            batch_sampler=order,
+            num_workers=self.workers,
+            pin_memory=self.device.type == "cuda",
+        )
         for images, labels in loader:
             yield (
                 images.to(self.device, non_blocking=True),
@@ -224,16 +242,24 @@ def default_workers(in_memory: bool, processes: int = 1) -> int:
     """Loader processes: none for data in memory; for files, half of this process's cores."""
     if in_memory:
         return 0
-    cores = max(1, (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                    else os.cpu_count() or 1) // processes)  # fmt: skip
+    cores = max(
+        1,
+        (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        // processes,
+    )
     return max(1, cores // 2)
 
 
 def prepare_data(config, card, dataset: str, recipe, context: Context, device) -> RunData:
     notes = []
     loaded = [
-        load_dataset(dataset, split, config.data_dir, download=config.download,
-                     allow_embedded=config.allow_embedded)  # fmt: skip
+        load_dataset(
+            dataset,
+            split,
+            config.data_dir,
+            download=config.download,
+            allow_embedded=config.allow_embedded,
+        )
         for split in ("train", "test")
     ]
     train_raw, test_raw = loaded
@@ -245,9 +271,13 @@ def prepare_data(config, card, dataset: str, recipe, context: Context, device) -
     with torch.device("meta"):
         probe = create_model(card.name, in_chans=channels)
     crop, resize, pad = input_sizes(
-        card, probe.min_input_size, probe.fixed_input_size, native, recipe.augment,
+        card,
+        probe.min_input_size,
+        probe.fixed_input_size,
+        native,
+        recipe.augment,
         config.image_size,
-    )  # fmt: skip
+    )
     mean, std = NORMALISATION.get(dataset, (IMAGENET_MEAN, IMAGENET_STD))
     if channels == 1 and len(mean) == 3:
         mean, std = (0.5,), (0.5,)
@@ -260,11 +290,14 @@ def prepare_data(config, card, dataset: str, recipe, context: Context, device) -
             f"PCA colour augmentation: eigenvalues {[round(v, 5) for v in pca[0].tolist()]}"
         )
     augment_kind = "none" if recipe.augment == "pad" else recipe.augment
-    augment = BatchAugment(augment_kind, crop=crop, resize=resize, mean=mean, std=std,
-                           pad=pad, pca=pca)  # fmt: skip
+    augment = BatchAugment(
+        augment_kind, crop=crop, resize=resize, mean=mean, std=std, pad=pad, pca=pca
+    )
     in_memory = train_raw.images is not None and test_raw.images is not None
-    workers = config.workers if config.workers is not None else default_workers(
-        in_memory, context.world_size
+    workers = (
+        config.workers
+        if config.workers is not None
+        else default_workers(in_memory, context.world_size)
     )
     if in_memory:
         # held on the training device: a GPU indexes and augments its batches itself
@@ -272,20 +305,37 @@ def prepare_data(config, card, dataset: str, recipe, context: Context, device) -
         test = _memory_split(test_raw, test_indices, device)
         workers = 0
     else:
-        train_tf = train_transform(augment_kind, crop=crop, resize=resize, mean=mean, std=std,
-                                   pca=pca, pad=pad)  # fmt: skip
+        train_tf = train_transform(
+            augment_kind, crop=crop, resize=resize, mean=mean, std=std, pca=pca, pad=pad
+        )
         test_tf = eval_transform(crop=resize, resize=resize, mean=mean, std=std, pad=pad)
-        train = _file_split(Transformed(train_raw, train_tf, config.seed, config.train_limit,
-                                        random=augment.random))  # fmt: skip
-        test = _file_split(Transformed(test_raw, test_tf, config.seed, config.test_limit,
-                                       random=False))  # fmt: skip
+        train = _file_split(
+            Transformed(train_raw, train_tf, config.seed, config.train_limit, random=augment.random)
+        )
+        test = _file_split(
+            Transformed(test_raw, test_tf, config.seed, config.test_limit, random=False)
+        )
     return RunData(
-        title=train_raw.title, provenance=train_raw.provenance, embedded=train_raw.embedded,
-        classes=train_raw.classes, channels=channels, crop=crop, resize=resize, pad=pad,
-        mean=tuple(mean), std=tuple(std), train=train, test=test, augment=augment,
-        batch_size=recipe.batch_size, seed=config.seed, context=context, device=device,
-        workers=workers, notes=notes,
-    )  # fmt: skip
+        title=train_raw.title,
+        provenance=train_raw.provenance,
+        embedded=train_raw.embedded,
+        classes=train_raw.classes,
+        channels=channels,
+        crop=crop,
+        resize=resize,
+        pad=pad,
+        mean=tuple(mean),
+        std=tuple(std),
+        train=train,
+        test=test,
+        augment=augment,
+        batch_size=recipe.batch_size,
+        seed=config.seed,
+        context=context,
+        device=device,
+        workers=workers,
+        notes=notes,
+    )
 
 
 def _memory_split(raw: ImageDataset, indices: list[int] | None, device) -> Split:

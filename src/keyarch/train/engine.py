@@ -232,9 +232,13 @@ def train_one_epoch(run: _Run, epoch: int) -> EpochStats:
     bad_step = torch.full((), -1, dtype=torch.long, device=run.device)
     # the device is asked (a host synchronisation) only this often; the CPU costs nothing
     check_every = 1 if run.device.type == "cpu" and not run.context.distributed else 50
-    bar = tqdm(total=run.steps_per_epoch, initial=progress["batch"], desc=f"epoch {epoch + 1}",
-               disable=not (run.config.progress and run.context.is_main and sys.stderr.isatty()),
-               leave=False)  # fmt: skip
+    bar = tqdm(
+        total=run.steps_per_epoch,
+        initial=progress["batch"],
+        desc=f"epoch {epoch + 1}",
+        disable=not (run.config.progress and run.context.is_main and sys.stderr.isatty()),
+        leave=False,
+    )
     started, images = time.perf_counter(), 0
     learning_rate = run.recipe.lr_at(max(progress["step"] - 1, 0), run.steps_per_epoch)
     for inputs, targets in run.data.train_batches(epoch, progress["batch"]):
@@ -366,13 +370,15 @@ def _train(config, card, dataset, recipe, context, started) -> dict[str, object]
     name = config.run_name or f"{config.model}-{dataset}" + ("-embedded" if data.embedded else "")
     directory, note = (None, None)
     if context.is_main:
-        directory, note = runs.choose(config.out, name, resume=config.resume,
-                                      overwrite=config.overwrite)  # fmt: skip
+        directory, note = runs.choose(
+            config.out, name, resume=config.resume, overwrite=config.overwrite
+        )
     directory = Path(distributed.broadcast(str(directory), context))
     lock = runs.open_run(directory, overwrite=config.overwrite) if context.is_main else None
     try:
-        return _train_in(config, card, dataset, recipe, context, started, data, directory,
-                         note, threads)  # fmt: skip
+        return _train_in(
+            config, card, dataset, recipe, context, started, data, directory, note, threads
+        )
     finally:
         if lock is not None:
             lock.release()
@@ -402,10 +408,16 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
         runs.refuse_changes(checkpoint.read_settings(checkpoint_path), settings, directory)
         progress = checkpoint.load_checkpoint(checkpoint_path, model, optimizer)
         if progress["epoch"] >= recipe.epochs and (directory / runs.SUMMARY).is_file():
-            raise BadInput(f"the run in {directory} has finished its {recipe.epochs} epochs: "
-                           "nothing to resume (start a new run without --resume)")  # fmt: skip
-        _say(config, context, f"resumed from {checkpoint_path} at epoch {progress['epoch'] + 1}, "
-                              f"step {progress['step']}")  # fmt: skip
+            raise BadInput(
+                f"the run in {directory} has finished its {recipe.epochs} epochs: "
+                "nothing to resume (start a new run without --resume)"
+            )
+        _say(
+            config,
+            context,
+            f"resumed from {checkpoint_path} at epoch {progress['epoch'] + 1}, "
+            f"step {progress['step']}",
+        )
     network = model
     if context.distributed:
         network = torch.nn.parallel.DistributedDataParallel(
@@ -420,8 +432,9 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
         if not context.is_main:
             return
         try:
-            checkpoint.save_checkpoint(checkpoint_path, model, optimizer, progress,
-                                       weights_metadata, settings)  # fmt: skip
+            checkpoint.save_checkpoint(
+                checkpoint_path, model, optimizer, progress, weights_metadata, settings
+            )
         except OSError as error:
             earlier = (
                 f"the earlier checkpoint {checkpoint_path} is intact"
@@ -435,19 +448,38 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
 
     save.path = checkpoint_path
     board = reporting.TensorBoard(directory) if context.is_main else None
-    _say(config, context,
-         f"training {config.model} ({count_parameters(model):,} parameters) on {data.title} "
-         f"with recipe {recipe.name}: {recipe.epochs} epochs of {steps_per_epoch} steps, batch "
-         f"{recipe.batch_size}, on {device}"
-         + (f" x {context.world_size} processes" if context.distributed else "")
-         + f"; {threads} compute thread{'s' * (threads > 1)}, "
-         + (f"{data.workers} loader process{'es' * (data.workers > 1)}" if data.workers
-            else "batches augmented on the device, no loader process")
-         + f"; run directory {directory}")  # fmt: skip
-    run = _Run(config, recipe, task, data, model, network, optimizer,
-               torch.amp.GradScaler(device.type, enabled=config.amp == "fp16"),
-               _autocast(config.amp, device), context, device, progress, save, _StopRequest(),
-               steps_per_epoch)  # fmt: skip
+    _say(
+        config,
+        context,
+        f"training {config.model} ({count_parameters(model):,} parameters) on {data.title} "
+        f"with recipe {recipe.name}: {recipe.epochs} epochs of {steps_per_epoch} steps, batch "
+        f"{recipe.batch_size}, on {device}"
+        + (f" x {context.world_size} processes" if context.distributed else "")
+        + f"; {threads} compute thread{'s' * (threads > 1)}, "
+        + (
+            f"{data.workers} loader process{'es' * (data.workers > 1)}"
+            if data.workers
+            else "batches augmented on the device, no loader process"
+        )
+        + f"; run directory {directory}",
+    )
+    run = _Run(
+        config,
+        recipe,
+        task,
+        data,
+        model,
+        network,
+        optimizer,
+        torch.amp.GradScaler(device.type, enabled=config.amp == "fp16"),
+        _autocast(config.amp, device),
+        context,
+        device,
+        progress,
+        save,
+        _StopRequest(),
+        steps_per_epoch,
+    )
     train_seconds = 0.0
     try:
         with run.stop:
@@ -455,35 +487,50 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
                 stats = train_one_epoch(run, epoch)
                 train_seconds += stats.seconds
                 last = epoch + 1 == recipe.epochs  # test-time augmentation: last epoch only
-                tested = task.evaluate(network, data.test_batches(), crop=data.crop,
-                                       tta=recipe.tta if last else "none",
-                                       autocast=run.autocast, context=context,
-                                       device=device)  # fmt: skip
-                row = {"epoch": epoch + 1,
-                       **{f"train_{k}": v for k, v in stats.metrics.items()},
-                       "lr": stats.lr,
-                       **{f"test_{k}": v for k, v in tested.items()},
-                       "images_per_second": stats.images_per_second}  # fmt: skip
+                tested = task.evaluate(
+                    network,
+                    data.test_batches(),
+                    crop=data.crop,
+                    tta=recipe.tta if last else "none",
+                    autocast=run.autocast,
+                    context=context,
+                    device=device,
+                )
+                row = {
+                    "epoch": epoch + 1,
+                    **{f"train_{k}": v for k, v in stats.metrics.items()},
+                    "lr": stats.lr,
+                    **{f"test_{k}": v for k, v in tested.items()},
+                    "images_per_second": stats.images_per_second,
+                }
                 progress.update(epoch=epoch + 1, batch=0, totals=[])
                 progress["history"].append(row)
                 save()
                 if context.is_main:
-                    _report(directory, progress["history"], board,
-                            f"{config.model} on {data.title} ({recipe.name})")  # fmt: skip
+                    _report(
+                        directory,
+                        progress["history"],
+                        board,
+                        f"{config.model} on {data.title} ({recipe.name})",
+                    )
                 _say(config, context, _epoch_line(row, recipe.epochs))
                 if epoch + 1 < recipe.epochs and _stop_requested(run):  # during evaluation
                     raise TrainingInterrupted(_resume_hint(run))
     finally:
         if board is not None:
             board.close()
-    summary = _summary(config, dataset, recipe, data, progress, model, context, threads,
-                       started, train_seconds)  # fmt: skip
+    summary = _summary(
+        config, dataset, recipe, data, progress, model, context, threads, started, train_seconds
+    )
     if context.is_main:
         checkpoint.save_weights(directory / "model.safetensors", model, weights_metadata)
         checkpoint.atomic_write(directory / runs.SUMMARY, json.dumps(summary, indent=2).encode())
-        _say(config, context,
-             f"test top-1 {summary['test_top1']:.4f} after {recipe.epochs} epochs, "
-             f"{summary['wall_seconds']:.0f} s; run saved in {directory}")  # fmt: skip
+        _say(
+            config,
+            context,
+            f"test top-1 {summary['test_top1']:.4f} after {recipe.epochs} epochs, "
+            f"{summary['wall_seconds']:.0f} s; run saved in {directory}",
+        )
     return summary
 
 
@@ -506,8 +553,9 @@ def _epoch_line(row: dict[str, float], epochs: int) -> str:
     )
 
 
-def _summary(config, dataset, recipe, data, progress, model, context, threads, started,
-             train_seconds) -> dict[str, object]:  # fmt: skip
+def _summary(
+    config, dataset, recipe, data, progress, model, context, threads, started, train_seconds
+) -> dict[str, object]:
     import torchvision
 
     from keyarch import __version__
@@ -517,21 +565,28 @@ def _summary(config, dataset, recipe, data, progress, model, context, threads, s
     summary = {
         "model": config.model,
         "dataset": data.title,
-        "data": {"name": dataset, "provenance": data.provenance, "embedded": data.embedded,
-                 "train_images": len(data.train), "test_images": len(data.test)},  # fmt: skip
+        "data": {
+            "name": dataset,
+            "provenance": data.provenance,
+            "embedded": data.embedded,
+            "train_images": len(data.train),
+            "test_images": len(data.test),
+        },
         "recipe": asdict(recipe),
         "epochs": recipe.epochs,
         **{k: v for k, v in final.items() if k.startswith("test_")},
-        "train_images_per_second": sum(
-            r["images_per_second"] for r in progress["history"]
-        ) / max(len(progress["history"]), 1),
+        "train_images_per_second": sum(r["images_per_second"] for r in progress["history"])
+        / max(len(progress["history"]), 1),
         "wall_seconds": round(time.time() - started, 2),
         "train_seconds_this_process": round(train_seconds, 2),
         "parameters": count_parameters(model),
         "arguments": arguments,
-        "versions": {"keyarch": __version__, "torch": torch.__version__,
-                     "torchvision": torchvision.__version__,
-                     "python": platform.python_version()},  # fmt: skip
+        "versions": {
+            "keyarch": __version__,
+            "torch": torch.__version__,
+            "torchvision": torchvision.__version__,
+            "python": platform.python_version(),
+        },
         "device": str(context.device),
         "world_size": context.world_size,
         "threads": threads,

@@ -44,9 +44,7 @@ class Recipe:
         for name, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
                               ("augment", AUGMENTATIONS), ("tta", TTA_MODES)):  # fmt: skip
             if getattr(self, name) not in choices:
-                raise BadInput(
-                    f"{name} {getattr(self, name)!r} is not one of {', '.join(choices)}"
-                )
+                raise BadInput(f"{name} {getattr(self, name)!r} is not one of {', '.join(choices)}")
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

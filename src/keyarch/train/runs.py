@@ -27,8 +27,17 @@ SUMMARY = "summary.json"
 LOCK = ".lock"
 
 # The settings that define a run: a resume must keep all of them.
-RUN_DEFINING = ("model", "dataset", "data", "recipe", "seed", "train_limit", "test_limit",
-                "image_size", "amp")  # fmt: skip
+RUN_DEFINING = (
+    "model",
+    "dataset",
+    "data",
+    "recipe",
+    "seed",
+    "train_limit",
+    "test_limit",
+    "image_size",
+    "amp",
+)
 
 
 class RunLock:

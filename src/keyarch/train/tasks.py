@@ -30,8 +30,17 @@ class Task(Protocol):
 
     def summarise(self, totals: torch.Tensor) -> dict[str, float]: ...
 
-    def evaluate(self, network, batches, *, crop: int, tta: str, autocast, context: Context,
-                 device: torch.device) -> dict[str, float]: ...  # fmt: skip
+    def evaluate(
+        self,
+        network,
+        batches,
+        *,
+        crop: int,
+        tta: str,
+        autocast,
+        context: Context,
+        device: torch.device,
+    ) -> dict[str, float]: ...
 
 
 @dataclass(frozen=True)
@@ -70,9 +79,12 @@ class ClassificationTask:
         logits = outputs.logits if isinstance(outputs, AuxiliaryOutputs) else outputs
         count = torch.tensor(float(len(targets)), dtype=torch.float64, device=totals.device)
         totals += torch.cat(
-            [(loss.detach().double() * count)[None], self._hits(logits.detach(), targets),
-             count[None]]
-        )  # fmt: skip
+            [
+                (loss.detach().double() * count)[None],
+                self._hits(logits.detach(), targets),
+                count[None],
+            ]
+        )
 
     def summarise(self, totals: torch.Tensor) -> dict[str, float]:
         loss, top1, top5, count = totals.tolist()
@@ -80,8 +92,17 @@ class ClassificationTask:
         return {"loss": loss / count, "top1": top1 / count, "top5": top5 / count}
 
     @torch.no_grad()
-    def evaluate(self, network, batches, *, crop: int, tta: str, autocast, context: Context,
-                 device: torch.device) -> dict[str, float]:  # fmt: skip
+    def evaluate(
+        self,
+        network,
+        batches,
+        *,
+        crop: int,
+        tta: str,
+        autocast,
+        context: Context,
+        device: torch.device,
+    ) -> dict[str, float]:
         """Loss, top-1 and top-5 of the centre crop; with ``tta``, top-1 and top-5 of the
         averaged probabilities too (``top1_tencrop`` ...). Summed over all processes."""
         network.eval()

@@ -31,8 +31,13 @@ class TrainedModel:
     def transform(self):
         """The run's evaluation pipeline for one uint8 image (before the centre crop)."""
         meta = self.meta
-        return eval_transform(crop=meta["resize"], resize=meta["resize"], mean=meta["mean"],
-                              std=meta["std"], pad=meta["pad"])  # fmt: skip
+        return eval_transform(
+            crop=meta["resize"],
+            resize=meta["resize"],
+            mean=meta["mean"],
+            std=meta["std"],
+            pad=meta["pad"],
+        )
 
 
 def load_trained(path: str | Path) -> TrainedModel:
@@ -54,11 +59,18 @@ def _batches(trained: TrainedModel, dataset, limit, batch_size, device):
     meta = trained.meta
     indices = subset_indices(len(dataset), limit)
     count = len(indices) if indices is not None else len(dataset)
-    order = epoch_batches(count, batch_size, seed=0, epoch=0, context=Context(),
-                          shuffle=False, drop_last=False)  # fmt: skip
+    order = epoch_batches(
+        count, batch_size, seed=0, epoch=0, context=Context(), shuffle=False, drop_last=False
+    )
     if dataset.images is not None:
-        prepare = BatchAugment("none", crop=meta["crop"], resize=meta["resize"],
-                               mean=meta["mean"], std=meta["std"], pad=meta["pad"])  # fmt: skip
+        prepare = BatchAugment(
+            "none",
+            crop=meta["crop"],
+            resize=meta["resize"],
+            mean=meta["mean"],
+            std=meta["std"],
+            pad=meta["pad"],
+        )
         images = dataset.images if indices is None else dataset.images[indices]
         labels = dataset.labels if indices is None else dataset.labels[indices]
         for batch in order:
@@ -99,9 +111,15 @@ def evaluate_trained(
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     task = ClassificationTask(len(meta["classes"]))
-    result = task.evaluate(model, _batches(trained, test, limit, batch_size, target),
-                           crop=meta["crop"], tta=tta, autocast=_autocast(amp, target),
-                           context=Context(device=target), device=target)  # fmt: skip
+    result = task.evaluate(
+        model,
+        _batches(trained, test, limit, batch_size, target),
+        crop=meta["crop"],
+        tta=tta,
+        autocast=_autocast(amp, target),
+        context=Context(device=target),
+        device=target,
+    )
     count = len(subset_indices(len(test), limit) or range(len(test)))
     by_tta = {"none": {"top1": result["top1"], "top5": result["top5"], "loss": result["loss"]}}
     if tta != "none":
@@ -154,7 +172,10 @@ def predict_files(trained: TrainedModel, paths: list[str], top_k: int):
         with torch.no_grad():
             probabilities = torch.softmax(trained.model(batch), dim=1)[0]
         top = probabilities.topk(min(top_k, len(probabilities)))
-        yield path, [
-            (meta["classes"][i], p)
-            for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)
-        ]
+        yield (
+            path,
+            [
+                (meta["classes"][i], p)
+                for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)
+            ],
+        )
