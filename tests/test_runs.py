@@ -18,6 +18,7 @@ from keyarch.cli import main
 from keyarch.data.datasets import _embedded_mnist
 from keyarch.train import CheckpointNotWritten, train
 from keyarch.train.checkpoint import load_weights
+from keyarch.train.recipes import RECIPES
 from keyarch.train.runs import RunLock
 
 EMBEDDED = str(_embedded_mnist())
@@ -69,7 +70,8 @@ def test_a_resume_that_changes_the_run_is_refused_naming_the_fields(tmp_path, ca
     same = args(tmp_path, "--epochs", "2", "--resume")
     code, _, err = status(capsys, [*same, "--lr", "0.5", "--seed", "3"])
     assert code == 2 and "--resume would change the run" in err
-    assert "lr 0.002 -> 0.5" in err and "seed 0 -> 3" in err and "epochs" not in err
+    lr = RECIPES["lenet5-paper"].lr
+    assert f"lr {lr:g} -> 0.5" in err and "seed 0 -> 3" in err and "epochs" not in err
     code, _, err = status(capsys, [same[0], "lenet5", *same[2:]])
     assert code == 2 and "model 'lenet5_modern' -> 'lenet5'" in err
     assert len(err.strip().splitlines()) == 1
@@ -197,6 +199,8 @@ def test_the_embedded_subset_says_so_in_the_run_name_and_title(tmp_path, capsys,
             "--train-limit",
             "64",
             "--test-limit",
+            "32",
+            "--batch-size",
             "32",
             "--no-progress",
         ],

@@ -378,3 +378,37 @@ def test_a_folder_of_mixed_sizes_trains_with_the_alexnet_recipe(tmp_path, capsys
     assert max(float(v) for v in eigenvalues.strip("[]").split(",")) > 0.05
     summary = json.loads((tmp_path / "runs" / "alexnet-folder" / "summary.json").read_text())
     assert summary["data"]["train_images"] == 8 and summary["loader_processes"] == 0
+
+
+def test_resume_from_a_checkpoint_taken_at_an_epochs_last_batch(tmp_path, monkeypatch):
+    from keyarch.train import tasks
+
+    config = small_config(tmp_path, "edge", checkpoint_every=10)  # 320 images: 10 steps
+
+    class Crash(Exception):
+        pass
+
+    def crash(*_args, **_kwargs):
+        raise Crash  # killed between the last step's checkpoint and the epoch's end
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks.ClassificationTask, "evaluate", crash)
+        with pytest.raises(Crash):
+            train(config)
+    from keyarch.train.checkpoint import _read
+
+    _, metadata = _read(tmp_path / "edge" / "checkpoint.safetensors")
+    assert metadata["progress"]["batch"] == 10 and metadata["progress"]["epoch"] == 0
+    summary = train(small_config(tmp_path, "edge", checkpoint_every=10, resume=True))
+    assert summary["epochs"] == 1 and summary["test_top1"] is not None
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="needs ../shared/datasets")
+def test_lenet5_paper_recipe_reaches_99_percent_on_full_mnist(tmp_path):
+    config = TrainConfig(model="lenet5", dataset="mnist", data_dir=str(SHARED), out=tmp_path,
+                         progress=False)  # fmt: skip
+    assert train(config)["test_top1"] >= 0.99

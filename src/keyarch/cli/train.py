@@ -68,7 +68,11 @@ def add(commands) -> None:
     )
     parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none")
-    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        help="memory format (default: on for the CPU, and for GPUs with --amp)",
+    )
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
     parser.add_argument("--deterministic", action="store_true", help="deterministic kernels")
     parser.add_argument(

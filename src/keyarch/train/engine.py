@@ -58,7 +58,9 @@ class TrainConfig:
     overwrite: bool = False  # replace a run of the same name instead of choosing NAME-2
     seed: int = 0
     amp: str = "none"  # "bf16" (CPU or GPU) or "fp16" (GPU)
-    channels_last: bool = False
+    # None: on for the CPU (measured faster for convolutions here: 1.1-1.3x for LeNet-5 and
+    # ResNet-20) and for GPUs with mixed precision; off otherwise
+    channels_last: bool | None = None
     compile: bool = False
     deterministic: bool = False
     threads: int | None = None  # compute threads (default: this process's cores)
@@ -110,23 +112,26 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
-def _device(config: TrainConfig, context: distributed.Context) -> torch.device:
-    if config.device != "auto":
-        try:
-            device = torch.device(config.device)
-        except RuntimeError:
-            raise BadInput(
-                f"--device {config.device!r} is not a device (cpu, cuda, cuda:1)"
-            ) from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise BadInput("--device cuda: no GPU is available here; use --device cpu")
-        return device
-    if torch.cuda.is_available():
-        return torch.device("cuda", context.local_rank)
-    return torch.device("cpu")
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """``auto`` (this process's GPU, else the CPU) or a device name, checked."""
+    if name == "auto":
+        return (
+            torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")
+        )
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise BadInput(f"--device {name!r} is not a device (cpu, cuda, cuda:1)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise BadInput(f"--device {name}: no GPU is available here; use --device cpu")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise BadInput(f"--device {name}: this machine has {torch.cuda.device_count()} GPU(s)")
+    if device.type not in ("cpu", "cuda", "mps", "xpu"):
+        raise BadInput(f"--device {name}: keyarch trains on cpu or cuda devices")
+    return device
 
 
-def _autocast(amp: str, device: torch.device):
+def autocast_for(amp: str, device: torch.device):
     if amp == "none":
         return contextlib.nullcontext
     if amp == "fp16" and device.type != "cuda":
@@ -144,16 +149,17 @@ def _optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
         {"params": decay, "weight_decay": recipe.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
+    # foreach: one multi-tensor update per group (PyTorch's default only on GPUs)
     if recipe.optimizer == "sgd":
-        return torch.optim.SGD(
-            groups, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov
-        )
+        return torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum,
+                               nesterov=recipe.nesterov, foreach=True)  # fmt: skip
     if recipe.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=recipe.lr)
+        return torch.optim.Adam(groups, lr=recipe.lr, foreach=True)
     if recipe.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=recipe.lr)
+        return torch.optim.AdamW(groups, lr=recipe.lr, foreach=True)
     # RMSProp as Inception-v3 uses it: decay 0.9, epsilon 1.0
-    return torch.optim.RMSprop(groups, lr=recipe.lr, alpha=0.9, eps=1.0, momentum=recipe.momentum)
+    return torch.optim.RMSprop(groups, lr=recipe.lr, alpha=0.9, eps=1.0,
+                               momentum=recipe.momentum, foreach=True)  # fmt: skip
 
 
 class _StopRequest:
@@ -200,6 +206,7 @@ class _Run:
     save: object  # () -> None: write the checkpoint
     stop: _StopRequest
     steps_per_epoch: int
+    channels_last: bool
 
 
 def _diverged(run: _Run, bad_step: torch.Tensor) -> None:
@@ -245,7 +252,7 @@ def train_one_epoch(run: _Run, epoch: int) -> EpochStats:
         learning_rate = run.recipe.lr_at(progress["step"], run.steps_per_epoch)
         for group in run.optimizer.param_groups:
             group["lr"] = learning_rate
-        if run.config.channels_last:
+        if run.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         with run.autocast():
             outputs = run.network(inputs)
@@ -358,7 +365,7 @@ def _threads(config: TrainConfig, context: distributed.Context, workers: int) ->
 
 
 def _train(config, card, dataset, recipe, context, started) -> dict[str, object]:
-    device = _device(config, context)
+    device = resolve_device(config.device, context.local_rank)
     context = replace(context, device=device)
     data = prepare_data(config, card, dataset, recipe, context, device)
     threads = _threads(config, context, data.workers)
@@ -394,7 +401,10 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
         _say(config, context, line)
     model = create_model(config.model, num_classes=len(data.classes), in_chans=data.channels)
     model = model.to(device)
-    if config.channels_last:
+    channels_last = config.channels_last
+    if channels_last is None:
+        channels_last = device.type == "cpu" or (device.type == "cuda" and config.amp != "none")
+    if channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = _optimizer(recipe, model)
     steps_per_epoch = data.steps_per_epoch()
@@ -461,6 +471,7 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
             if data.workers
             else "batches augmented on the device, no loader process"
         )
+        + ("; channels-last" if channels_last else "")
         + f"; run directory {directory}",
     )
     run = _Run(
@@ -472,13 +483,14 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
         network,
         optimizer,
         torch.amp.GradScaler(device.type, enabled=config.amp == "fp16"),
-        _autocast(config.amp, device),
+        autocast_for(config.amp, device),
         context,
         device,
         progress,
         save,
         _StopRequest(),
         steps_per_epoch,
+        channels_last,
     )
     train_seconds = 0.0
     try:
@@ -520,7 +532,17 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
         if board is not None:
             board.close()
     summary = _summary(
-        config, dataset, recipe, data, progress, model, context, threads, started, train_seconds
+        channels_last,
+        config,
+        dataset,
+        recipe,
+        data,
+        progress,
+        model,
+        context,
+        threads,
+        started,
+        train_seconds,
     )
     if context.is_main:
         checkpoint.save_weights(directory / "model.safetensors", model, weights_metadata)
@@ -554,7 +576,17 @@ def _epoch_line(row: dict[str, float], epochs: int) -> str:
 
 
 def _summary(
-    config, dataset, recipe, data, progress, model, context, threads, started, train_seconds
+    channels_last,
+    config,
+    dataset,
+    recipe,
+    data,
+    progress,
+    model,
+    context,
+    threads,
+    started,
+    train_seconds,
 ) -> dict[str, object]:
     import torchvision
 
@@ -590,6 +622,7 @@ def _summary(
         "device": str(context.device),
         "world_size": context.world_size,
         "threads": threads,
+        "channels_last": channels_last,
         "loader_processes": data.workers,
         "seed": config.seed,
     }

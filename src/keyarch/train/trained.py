@@ -96,7 +96,7 @@ def evaluate_trained(
 ) -> dict[str, object]:
     """Top-1 and top-5 on ``dataset``'s test split, single centre crop and under ``tta``
     (default: the run's recipe's test-time augmentation)."""
-    from keyarch.train.engine import _autocast  # one definition of the precision choices
+    from keyarch.train.engine import autocast_for, resolve_device  # one definition of each
 
     trained = load_trained(path)
     meta = trained.meta
@@ -106,7 +106,7 @@ def evaluate_trained(
         raise BadInput(f"{path} was trained on other classes than {dataset}'s")
     if batch_size < 1:
         raise BadInput(f"--batch-size must be at least 1, got {batch_size}")
-    target = torch.device(device)
+    target = resolve_device(device)
     model = trained.model.to(target)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -116,7 +116,7 @@ def evaluate_trained(
         _batches(trained, test, limit, batch_size, target),
         crop=meta["crop"],
         tta=tta,
-        autocast=_autocast(amp, target),
+        autocast=autocast_for(amp, target),
         context=Context(device=target),
         device=target,
     )
