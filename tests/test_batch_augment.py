@@ -5,7 +5,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from keyarch.data.batch_augment import RANDOM_KINDS, BatchAugment
+from keyarch.data.batch_augment import (
+    BRIGHTNESS,
+    COLOUR,
+    CONTRAST,
+    LUMA,
+    PHOTOMETRIC_RANGE,
+    RANDOM_KINDS,
+    BatchAugment,
+    photometric,
+    photometric_parameters,
+)
 from keyarch.train.data import batch_generator
 
 PCA = (torch.tensor([0.2, 0.02, 0.002]), torch.eye(3))
@@ -84,3 +94,42 @@ def test_lenet_field_pads_28_to_32_and_normalises():
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="unknown augmentation 'mixup'"):
         augment("mixup")
+
+
+def _enhance(batch, operation, factor):
+    """Apply one of Howard's enhancements alone, first in every image's order."""
+    factors = torch.ones(len(batch), 3)
+    factors[:, operation] = factor
+    order = torch.tensor([[operation, *(o for o in range(3) if o != operation)]] * len(batch))
+    return photometric(batch, factors, order)
+
+
+def test_photometric_enhancements_are_pils_blends():
+    batch = images(4).float() / 255
+    assert torch.allclose(photometric(batch, torch.ones(4, 3), torch.arange(3).repeat(4, 1)), batch)
+    assert torch.allclose(_enhance(batch, BRIGHTNESS, 1.4), (batch * 1.4).clamp(0, 1))
+    grey = _enhance(batch, COLOUR, 0.0)  # no colour: the luma image in every channel
+    luma = (batch * torch.tensor(LUMA).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    assert torch.allclose(grey, luma.expand_as(batch), atol=1e-6)
+    flat = _enhance(batch, CONTRAST, 0.0)  # no contrast: the mean grey level everywhere
+    assert torch.allclose(flat, luma.mean(dim=(1, 2, 3), keepdim=True).expand_as(batch))
+
+
+def test_inception_distortions_draw_factors_per_image_in_the_papers_range():
+    for kind, spread in (("inception", 0.5), ("inception-light", 0.25)):
+        assert PHOTOMETRIC_RANGE[kind] == spread
+        factors, order = photometric_parameters(1000, spread, torch.Generator().manual_seed(0))
+        assert factors.min() >= 1 - spread and factors.max() <= 1 + spread
+        assert factors.max() - factors.min() > 1.8 * spread  # the whole range is used
+        assert (order.sort(dim=1).values == torch.arange(3)).all()  # a permutation each
+        assert len({tuple(row) for row in order.tolist()}) == 6  # every order occurs
+    distorted = augment("inception")(images(8), batch_generator(seed=0, epoch=0, batch=0))
+    assert distorted.min() >= 0 and distorted.max() <= 1  # clipped as PIL clips
+    # the per-image path (folders of files, in loader processes) applies the same
+    from keyarch.data.transforms import PhotometricDistortions, train_transform
+
+    pipeline = train_transform("inception-light", crop=24, resize=28, mean=(0.0,) * 3,
+                               std=(1.0,) * 3)  # fmt: skip
+    steps = [step for step in pipeline.transforms if isinstance(step, PhotometricDistortions)]
+    assert [step.spread for step in steps] == [0.25]
+    assert pipeline(images(1)[0]).shape == (3, 24, 24)

@@ -1,10 +1,24 @@
-import pytest
+"""Recipes: schedules, the papers' numbers and what keyarch assumes where a paper is silent."""
 
-from keyarch.train.recipes import RECIPES, default_recipe, get_recipe, override
+import math
+
+import pytest
+import torch
+
+from keyarch.train.engine import _create, _optimizer
+from keyarch.train.optimizers import RMSpropTF, renormalise_filters_
+from keyarch.train.recipes import (
+    LENET_MEAN,
+    LENET_STD,
+    RECIPES,
+    default_recipe,
+    get_recipe,
+    override,
+)
 
 
 def test_step_schedule_divides_at_the_milestones():
-    recipe = override(get_recipe("alexnet-paper"), milestones=(2, 4))
+    recipe = override(get_recipe("alexnet-paper"), schedule="step", milestones=(2, 4))
     rates = [recipe.lr_at(epoch * 10, 10) for epoch in range(6)]
     assert rates == pytest.approx([0.01, 0.01, 0.001, 0.001, 0.0001, 0.0001])
 
@@ -35,3 +49,98 @@ def test_overrides_are_checked():
     with pytest.raises(ValueError, match="unknown recipe 'imagenet'"):
         get_recipe("imagenet")
     assert override(get_recipe("mnist"), lr=None).lr == get_recipe("mnist").lr
+
+
+def test_recipes_set_the_model_options_their_paper_trains_with():
+    xception = _create("xception", get_recipe("xception-paper"), num_classes=10)
+    assert xception.dropout.p == 0.5
+    inception = _create("inception_v3", get_recipe("inception-v3-paper"), num_classes=10)
+    assert inception.AuxLogits is not None
+    assert default_recipe("Inception-v4", "folder").model_options == ()
+    with pytest.raises(ValueError, match="recipe inception-v3-paper sets model option.*aux_logits"):
+        _create("lenet5_modern", get_recipe("inception-v3-paper"))
+
+
+def test_resnet_imagenet_runs_60e4_iterations_of_256_images():
+    recipe = get_recipe("resnet-paper")
+    assert recipe.epochs * 1_281_167 / recipe.batch_size == pytest.approx(60e4, rel=0.002)
+
+
+def test_resnet110_warms_up_at_001_for_400_iterations_on_cifar():
+    recipe = default_recipe("ResNet", "cifar10", "resnet110")
+    assert default_recipe("ResNet", "cifar10", "resnet20").name == "resnet-cifar-paper"
+    rates = [recipe.lr_at(step, 391) for step in (0, 399, 400, 82 * 391)]
+    assert rates == pytest.approx([0.01, 0.01, 0.1, 0.01])
+
+
+def test_rmsprop_tf_takes_one_step_of_tensorflows_formula():
+    param = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    param.grad = torch.tensor([0.5, 3.0])
+    lr, decay, momentum, eps, wd = 0.045, 0.9, 0.9, 1.0, 0.1
+    optimiser = RMSpropTF([param], lr, decay=decay, momentum=momentum, eps=eps, weight_decay=wd)
+    optimiser.step()
+    for before, grad, after in zip((1.0, -2.0), (0.5, 3.0), param.tolist(), strict=True):
+        g = grad + wd * before
+        mean_square = decay * 1.0 + (1 - decay) * g * g  # the mean square starts at 1
+        assert after == pytest.approx(before - lr * g / math.sqrt(mean_square + eps), rel=1e-6)
+    torch_step = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    torch_step.grad = torch.tensor([0.5, 3.0])
+    torch.optim.RMSprop([torch_step], lr=lr, alpha=decay, eps=eps, momentum=momentum).step()
+    assert not torch.allclose(torch_step, param)  # PyTorch's form: eps outside the root
+    assert isinstance(_optimizer(get_recipe("inception-v3-paper"), torch.nn.Linear(2, 2)),
+                      RMSpropTF)  # fmt: skip
+
+
+def test_plateau_divides_after_patience_epochs_without_improvement_at_most_max_drops():
+    recipe = override(get_recipe("alexnet-paper"), patience=2, max_drops=2)
+    assert recipe.schedule == "plateau"
+    assert recipe.plateau_drops([0.1, 0.2, 0.3]) == 0
+    assert recipe.plateau_drops([0.1, 0.2, 0.2, 0.15]) == 1  # two epochs without a better one
+    assert recipe.plateau_drops([0.1, 0.2, 0.2, 0.15, 0.3, 0.3, 0.3]) == 2
+    assert recipe.plateau_drops([0.5] * 20) == 2  # at most max_drops
+    assert recipe.lr_at(10, 10, [0.1, 0.2, 0.2, 0.15]) == pytest.approx(0.001)
+    assert recipe.lr_at(10, 10, [0.1]) == pytest.approx(0.01)
+    for name in ("alexnet-paper", "vgg-paper", "zfnet-paper", "resnet-paper"):
+        assert get_recipe(name).schedule == "plateau", name
+        assert get_recipe(name).milestones, name  # --schedule step keeps fixed milestones
+
+
+def test_numbers_the_papers_do_not_give_are_marked_assumed():
+    expected = {
+        "googlenet-paper": {"weight_decay", "batch_size"},
+        "senet-paper": {"weight_decay"},
+        "xception-paper": {"batch_size", "epochs"},
+        "bn-inception-paper": {"weight_decay"},
+    }
+    for name, fields_ in expected.items():
+        assert fields_ <= set(get_recipe(name).assumed), name
+    lines = get_recipe("googlenet-paper").describe()
+    assert "weight_decay: 0.0002 (assumed: not in the paper)" in lines
+    assert "momentum: 0.9" in lines
+    with pytest.raises(ValueError, match="assumed names no recipe field"):
+        override(get_recipe("mnist"), assumed=("learning_rate",))
+
+
+def test_weight_decay_of_biases_and_norm_scales_is_a_recipe_field():
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    kept = _optimizer(override(get_recipe("cifar"), decay_bias_and_norm=False), model)
+    assert [len(g["params"]) for g in kept.param_groups] == [1, 3]
+    decayed = _optimizer(override(get_recipe("cifar"), decay_bias_and_norm=True), model)
+    assert [len(g["params"]) for g in decayed.param_groups] == [4, 0]
+
+
+def test_lenet5_paper_scales_the_background_to_minus_01_and_the_ink_to_1175():
+    assert get_recipe("lenet5-paper").normalisation == "lenet"
+    assert (0 - LENET_MEAN) / LENET_STD == pytest.approx(-0.1)
+    assert (1 - LENET_MEAN) / LENET_STD == pytest.approx(1.175)
+
+
+def test_zfnet_renormalises_filters_whose_rms_exceeds_the_radius():
+    assert get_recipe("zfnet-paper").renorm_radius == 0.1
+    conv = torch.nn.Conv2d(2, 3, 3)
+    with torch.no_grad():
+        conv.weight.copy_(torch.stack([torch.full((2, 3, 3), v) for v in (0.05, 0.3, -1.0)]))
+    renormalise_filters_(conv, 0.1)
+    rms = conv.weight.square().mean(dim=(1, 2, 3)).sqrt()
+    assert rms.tolist() == pytest.approx([0.05, 0.1, 0.1])
+    assert conv.weight[2].max().item() == pytest.approx(-0.1)  # scaled, not clipped

@@ -412,3 +412,18 @@ def test_lenet5_paper_recipe_reaches_99_percent_on_full_mnist(tmp_path):
     config = TrainConfig(model="lenet5", dataset="mnist", data_dir=str(SHARED), out=tmp_path,
                          progress=False)  # fmt: skip
     assert train(config)["test_top1"] >= 0.99
+
+
+def test_the_lenet5_paper_recipe_feeds_background_minus_01_and_ink_1175():
+    from keyarch.registry import model_card
+    from keyarch.train.data import prepare_data
+    from keyarch.train.distributed import Context
+
+    config = TrainConfig(model="lenet5", dataset="mnist", data_dir=EMBEDDED, train_limit=256,
+                         test_limit=256, progress=False)  # fmt: skip
+    recipe = get_recipe("lenet5-paper")
+    data = prepare_data(config, model_card("lenet5"), "mnist", recipe, Context(), "cpu")
+    inputs, _ = next(iter(data.test_batches()))
+    assert inputs.min().item() == pytest.approx(-0.1)  # the padding and the white background
+    assert inputs.max().item() == pytest.approx(1.175)  # full ink
+    assert data.mean == pytest.approx((0.1 / 1.275,)) and data.std == pytest.approx((1 / 1.275,))

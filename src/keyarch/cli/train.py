@@ -114,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
 
     card = model_card(args.name)
     dataset = args.dataset or ("mnist" if card.input_size[0] == 1 else "cifar10")
-    recipe = get_recipe(args.recipe) if args.recipe else default_recipe(card.family, dataset)
+    recipe = (
+        get_recipe(args.recipe) if args.recipe else default_recipe(card.family, dataset, args.name)
+    )
     recipe = override(recipe, **{name: getattr(args, name) for name, _, _ in RECIPE_FLAGS})
     config = TrainConfig(
         model=args.name,

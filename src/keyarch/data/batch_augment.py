@@ -18,7 +18,12 @@ number of processes (each takes its rows of the global batch).
 * ``vgg`` (section 3.1): scale jittering, the shorter side rescaled to S ~ U[resize,
   2 * resize], a random crop, flips, PCA colour noise.
 * ``inception`` (GoogLeNet, section 6): crops of 8 % to 100 % of the area with aspect
-  ratios 3/4 to 4/3, resized to the input size; flips.
+  ratios 3/4 to 4/3, resized to the input size; flips; Andrew Howard's photometric
+  distortions (GoogLeNet cites them, arXiv:1312.5402 section 2.1 describes them): contrast,
+  brightness and colour each enhanced by a factor drawn from [0.5, 1.5], in a random order,
+  as PIL's ``ImageEnhance`` does.
+* ``inception-light`` (BN-Inception, section 4.2.1: "reduce the photometric distortions"):
+  the same with factors from [0.75, 1.25] (the paper gives no number: assumed).
 
 Scaled crops are sampled bilinearly in one ``grid_sample`` per batch, without antialiasing:
 the in-memory datasets are small images that are enlarged, never shrunk.
@@ -33,7 +38,9 @@ import torch.nn.functional as F
 
 from keyarch.errors import BadInput
 
-RANDOM_KINDS = ("distort", "crop-flip", "alexnet", "vgg", "inception")
+RANDOM_KINDS = ("distort", "crop-flip", "alexnet", "vgg", "inception", "inception-light")
+# how far from 1 the photometric enhancement factors go, per augmentation
+PHOTOMETRIC_RANGE = {"inception": 0.5, "inception-light": 0.25}
 
 
 class BatchAugment:
@@ -136,6 +143,9 @@ class BatchAugment:
         images = F.grid_sample(source, grid, mode=mode, padding_mode="zeros", align_corners=False)
         if self.pca is not None:
             images = images + _pca_shifts(*self.pca, total, generator)[rows].to(images.device)
+        if self.kind in PHOTOMETRIC_RANGE:
+            factors, order = photometric_parameters(total, PHOTOMETRIC_RANGE[self.kind], generator)
+            images = photometric(images, factors[rows], order[rows])
         return self._normalise(images)
 
 
@@ -245,3 +255,44 @@ def _pca_shifts(eigenvalues, eigenvectors, total: int, generator) -> torch.Tenso
     alpha = torch.randn(total, 3, generator=generator) * 0.1
     shift = (alpha * eigenvalues) @ eigenvectors.T  # (total, 3): one colour shift per image
     return shift.view(total, 3, 1, 1)
+
+
+# ---- Howard's photometric distortions ------------------------------------------------------
+CONTRAST, BRIGHTNESS, COLOUR = range(3)
+# ITU-R 601-2 luma, the weights of PIL's conversion to grey
+LUMA = (0.299, 0.587, 0.114)
+
+
+def photometric_parameters(total: int, spread: float, generator) -> tuple[torch.Tensor, ...]:
+    """Per image: factors (total, 3) for contrast, brightness and colour, uniform in
+    [1 - spread, 1 + spread], and the order (total, 3) in which the three are applied."""
+    factors = 1 - spread + 2 * spread * torch.rand(total, 3, generator=generator)
+    order = torch.rand(total, 3, generator=generator).argsort(dim=1)
+    return factors, order
+
+
+def _grey(images: torch.Tensor) -> torch.Tensor:
+    if images.shape[1] != 3:
+        return images
+    luma = torch.tensor(LUMA, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
+    return (images * luma).sum(1, keepdim=True)
+
+
+def photometric(images: torch.Tensor, factors: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """Apply each image's three enhancements in its order, as PIL's ``ImageEnhance`` does
+    on [0, 1] images: every one blends the image with a degenerate version of itself
+    (contrast: its mean grey level; brightness: black; colour: its grey image) by the
+    factor, and clips to [0, 1]. A factor of 1 leaves the image unchanged."""
+    factors, order = factors.to(images.device), order.to(images.device)
+    for position in range(3):
+        for operation in (CONTRAST, BRIGHTNESS, COLOUR):
+            chosen = order[:, position] == operation
+            factor = torch.where(chosen, factors[:, operation], 1.0).view(-1, 1, 1, 1)
+            if operation == CONTRAST:
+                degenerate = _grey(images).mean(dim=(1, 2, 3), keepdim=True)
+            elif operation == BRIGHTNESS:
+                degenerate = torch.zeros_like(images[:, :1, :1, :1])
+            else:
+                degenerate = _grey(images)
+            images = (degenerate + factor * (images - degenerate)).clamp_(0, 1)
+    return images

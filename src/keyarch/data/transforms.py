@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torchvision.transforms import v2
 
+from keyarch.data.batch_augment import PHOTOMETRIC_RANGE, photometric, photometric_parameters
 from keyarch.errors import BadInput, BadType
 from keyarch.train.recipes import AUGMENTATIONS
 
@@ -56,6 +57,20 @@ class PCALighting(nn.Module):
         alpha = torch.randn(3) * self.std
         shift = self.eigenvectors @ (alpha * self.eigenvalues)
         return image + shift.view(3, 1, 1).to(image.dtype)
+
+
+class PhotometricDistortions(nn.Module):
+    """Howard's contrast, brightness and colour enhancements of a float (C, H, W) image in
+    [0, 1], in a random order, each by a factor in [1 - spread, 1 + spread]
+    (``keyarch.data.batch_augment.photometric`` does the same to a batch)."""
+
+    def __init__(self, spread: float) -> None:
+        super().__init__()
+        self.spread = spread
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        factors, order = photometric_parameters(1, self.spread, None)
+        return photometric(image.unsqueeze(0), factors, order)[0]
 
 
 class ScaleJitter(nn.Module):
@@ -114,8 +129,9 @@ def train_transform(
         steps = [v2.Resize(resize, antialias=True), v2.RandomCrop(crop), v2.RandomHorizontalFlip()]
     elif augment == "vgg":
         steps = [ScaleJitter(resize, 2 * resize), v2.RandomCrop(crop), v2.RandomHorizontalFlip()]
-    elif augment == "inception":
+    elif augment in PHOTOMETRIC_RANGE:
         steps = [v2.RandomResizedCrop(crop, antialias=True), v2.RandomHorizontalFlip()]
+        finish.insert(1, PhotometricDistortions(PHOTOMETRIC_RANGE[augment]))
     else:
         raise BadInput(f"unknown augmentation {augment!r}; expected one of {AUGMENTATIONS}")
     return v2.Compose([*steps, *finish])

@@ -28,6 +28,7 @@ from keyarch.data.images import IMAGENET_MEAN, IMAGENET_STD
 from keyarch.data.transforms import eval_transform, fit_pca_lighting, train_transform
 from keyarch.errors import BadInput
 from keyarch.train.distributed import Context, epoch_batches
+from keyarch.train.recipes import LENET_MEAN, LENET_STD
 
 NORMALISATION = {
     "mnist": ((0.1307,), (0.3081,)),
@@ -285,6 +286,8 @@ def prepare_data(config, card, dataset: str, recipe, context: Context, device) -
     mean, std = NORMALISATION.get(dataset, (IMAGENET_MEAN, IMAGENET_STD))
     if channels == 1 and len(mean) == 3:
         mean, std = (0.5,), (0.5,)
+    if recipe.normalisation == "lenet":  # LeNet-5 II-B: background -0.1, foreground 1.175
+        mean, std = (LENET_MEAN,) * channels, (LENET_STD,) * channels
     train_indices = subset_indices(len(train_raw), config.train_limit)
     test_indices = subset_indices(len(test_raw), config.test_limit)
     pca = None

@@ -26,9 +26,10 @@ from tqdm import tqdm
 
 from keyarch.analysis import count_parameters
 from keyarch.errors import BadInput, RunStopped
-from keyarch.registry import create_model, model_card
+from keyarch.registry import builder_options, create_model, model_card
 from keyarch.train import checkpoint, distributed, reporting, runs
 from keyarch.train.data import RunData, prepare_data
+from keyarch.train.optimizers import RMSpropTF, renormalise_filters_
 from keyarch.train.recipes import Recipe, default_recipe
 from keyarch.train.tasks import ClassificationTask, Task
 
@@ -143,8 +144,9 @@ def autocast_for(amp: str, device: torch.device):
 def _optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
     decay, no_decay = [], []
     for parameter in model.parameters():
-        if parameter.requires_grad:  # no weight decay on biases and norm scales
-            (no_decay if parameter.ndim <= 1 else decay).append(parameter)
+        if parameter.requires_grad:  # biases and norm scales: as recipe.decay_bias_and_norm
+            exempt = parameter.ndim <= 1 and not recipe.decay_bias_and_norm
+            (no_decay if exempt else decay).append(parameter)
     groups = [
         {"params": decay, "weight_decay": recipe.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
@@ -157,9 +159,8 @@ def _optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
         return torch.optim.Adam(groups, lr=recipe.lr, foreach=True)
     if recipe.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=recipe.lr, foreach=True)
-    # RMSProp as Inception-v3 uses it: decay 0.9, epsilon 1.0
-    return torch.optim.RMSprop(groups, lr=recipe.lr, alpha=0.9, eps=1.0,
-                               momentum=recipe.momentum, foreach=True)  # fmt: skip
+    # RMSProp as the Inception papers used it: TensorFlow's form, decay 0.9, epsilon 1.0
+    return RMSpropTF(groups, lr=recipe.lr, decay=0.9, eps=1.0, momentum=recipe.momentum)
 
 
 class _StopRequest:
@@ -247,9 +248,10 @@ def train_one_epoch(run: _Run, epoch: int) -> EpochStats:
         leave=False,
     )
     started, images = time.perf_counter(), 0
-    learning_rate = run.recipe.lr_at(max(progress["step"] - 1, 0), run.steps_per_epoch)
+    scores = [row["test_top1"] for row in progress["history"]]  # for the "plateau" schedule
+    learning_rate = run.recipe.lr_at(max(progress["step"] - 1, 0), run.steps_per_epoch, scores)
     for inputs, targets in run.data.train_batches(epoch, progress["batch"]):
-        learning_rate = run.recipe.lr_at(progress["step"], run.steps_per_epoch)
+        learning_rate = run.recipe.lr_at(progress["step"], run.steps_per_epoch, scores)
         for group in run.optimizer.param_groups:
             group["lr"] = learning_rate
         if run.channels_last:
@@ -265,6 +267,8 @@ def train_one_epoch(run: _Run, epoch: int) -> EpochStats:
             torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.recipe.clip_grad)
         run.scaler.step(run.optimizer)
         run.scaler.update()
+        if run.recipe.renorm_radius:
+            renormalise_filters_(run.model, run.recipe.renorm_radius)
         run.task.accumulate(totals, outputs, targets, loss)
         progress["batch"] += 1
         progress["step"] += 1
@@ -348,7 +352,7 @@ def train(config: TrainConfig) -> dict[str, object]:
     started = time.time()
     card = model_card(config.model)
     dataset = config.dataset or ("mnist" if card.input_size[0] == 1 else "cifar10")
-    recipe = config.recipe or default_recipe(card.family, dataset)
+    recipe = config.recipe or default_recipe(card.family, dataset, config.model)
     device_type = "cuda" if config.device == "auto" and torch.cuda.is_available() else "cpu"
     context = distributed.setup(device_type if config.device == "auto" else config.device)
     try:
@@ -362,6 +366,20 @@ def _threads(config: TrainConfig, context: distributed.Context, workers: int) ->
     if config.threads:
         return config.threads
     return max(1, _cores() // context.world_size - workers)
+
+
+def _create(name: str, recipe: Recipe, **arguments) -> torch.nn.Module:
+    """The model with the options its recipe trains it with (Xception's dropout 0.5,
+    Inception-v3's auxiliary classifier); an option the model lacks is named."""
+    options = dict(recipe.model_options)
+    builder = builder_options(name)
+    unknown = sorted(set(options) - set(builder))
+    if unknown:
+        raise BadInput(
+            f"recipe {recipe.name} sets model option(s) {', '.join(unknown)}, which {name} "
+            f"does not take (it takes {', '.join(sorted(set(builder) - set(arguments)))})"
+        )
+    return create_model(name, **arguments, **options)
 
 
 def _train(config, card, dataset, recipe, context, started) -> dict[str, object]:
@@ -399,7 +417,7 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
         _say(config, context, note)
     for line in data.notes:
         _say(config, context, line)
-    model = create_model(config.model, num_classes=len(data.classes), in_chans=data.channels)
+    model = _create(config.model, recipe, num_classes=len(data.classes), in_chans=data.channels)
     model = model.to(device)
     channels_last = config.channels_last
     if channels_last is None:

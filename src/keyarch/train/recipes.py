@@ -8,13 +8,29 @@ line (``keyarch train vgg16 --lr 0.02 --epochs 5``).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 
 from keyarch.errors import BadInput
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
-SCHEDULES = ("step", "cosine", "constant", "exponential")
-AUGMENTATIONS = ("none", "pad", "distort", "crop-flip", "alexnet", "vgg", "inception")
+SCHEDULES = ("step", "cosine", "constant", "exponential", "plateau")
+WARMUPS = ("linear", "constant")
+NORMALISATIONS = ("dataset", "lenet")
+# LeNet-5, section II-B: "the background level (white) corresponds to a value of -0.1 and
+# the foreground (black) corresponds to 1.175", so that the mean is about 0 and the variance
+# about 1. As (x - mean) / std for x in [0, 1]: 0 -> -0.1, 1 -> 1.175.
+LENET_MEAN, LENET_STD = 0.1 / 1.275, 1 / 1.275
+AUGMENTATIONS = (
+    "none",
+    "pad",
+    "distort",
+    "crop-flip",
+    "alexnet",
+    "vgg",
+    "inception",
+    "inception-light",
+)
 TTA_MODES = ("none", "flip", "tencrop", "multiscale")
 
 
@@ -29,29 +45,50 @@ class Recipe:
     momentum: float = 0.9
     nesterov: bool = False
     weight_decay: float = 0.0
-    schedule: str = "step"  # "step", "cosine", "constant" or "exponential"
+    schedule: str = "step"  # "step", "cosine", "constant", "exponential" or "plateau"
     milestones: tuple[float, ...] = ()  # epochs at which "step" multiplies the rate by gamma
-    gamma: float = 0.1  # "exponential": factor per epoch
-    warmup_epochs: float = 0.0  # linear warm-up from 0
+    gamma: float = 0.1  # "exponential": factor per epoch; "step", "plateau": factor per drop
+    # "plateau": multiply by gamma when the test top-1 error has not improved for `patience`
+    # epochs at the current rate, at most `max_drops` times
+    patience: int = 3
+    max_drops: int = 3
+    warmup_epochs: float = 0.0
+    warmup: str = "linear"  # "linear" from 0, or "constant" at lr * warmup_factor
+    warmup_factor: float = 0.1
     label_smoothing: float = 0.0
     clip_grad: float = 0.0  # max gradient norm; 0 = off
     augment: str = "none"  # see keyarch.data.transforms.AUGMENTATIONS
     tta: str = "none"  # test-time augmentation reported beside single-crop accuracy
+    # no weight decay on biases and normalisation scales (a modern habit: the papers decay
+    # every weight); True decays them too
+    decay_bias_and_norm: bool = False
+    normalisation: str = "dataset"  # "dataset": its mean and std; "lenet": -0.1 to 1.175
+    # model options the paper trains with, passed to create_model: (("dropout", 0.5),)
+    model_options: tuple[tuple[str, object], ...] = ()
+    # ZFNet: after each update, conv filters whose RMS exceeds this radius are scaled back
+    # to it (0 = off)
+    renorm_radius: float = 0.0
+    assumed: tuple[str, ...] = ()  # fields the paper does not give: keyarch's assumptions
 
     def __post_init__(self) -> None:
         """Every number and choice is checked here, naming the field (the flag on
         ``keyarch train`` has the same name)."""
         for name, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
-                              ("augment", AUGMENTATIONS), ("tta", TTA_MODES)):  # fmt: skip
+                              ("augment", AUGMENTATIONS), ("tta", TTA_MODES),
+                              ("warmup", WARMUPS), ("normalisation", NORMALISATIONS)):  # fmt: skip
             if getattr(self, name) not in choices:
                 raise BadInput(f"{name} {getattr(self, name)!r} is not one of {', '.join(choices)}")
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "patience"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise BadInput(f"{name} must be a whole number of at least 1, got {value!r}")
+        drops = self.max_drops
+        if isinstance(drops, bool) or not isinstance(drops, int) or drops < 0:
+            raise BadInput(f"max_drops must be a whole number of at least 0, got {drops!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise BadInput(f"lr must be a positive number, got {self.lr!r}")
-        for name in ("momentum", "weight_decay", "warmup_epochs", "clip_grad", "gamma"):
+        for name in ("momentum", "weight_decay", "warmup_epochs", "clip_grad", "gamma",
+                     "warmup_factor", "renorm_radius"):  # fmt: skip
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise BadInput(f"{name} must be a number of at least 0, got {value!r}")
@@ -59,15 +96,27 @@ class Recipe:
             raise BadInput(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
         if self.momentum >= 1:
             raise BadInput(f"momentum must be below 1, got {self.momentum!r}")
+        unknown = set(self.assumed) - {f.name for f in fields(self)}
+        if unknown:
+            raise BadInput(f"assumed names no recipe field(s): {', '.join(sorted(unknown))}")
+        for option in self.model_options:
+            if not (isinstance(option, tuple) and len(option) == 2 and isinstance(option[0], str)):
+                raise BadInput(f"model_options holds (name, value) pairs, got {option!r}")
 
-    def lr_at(self, step: int, steps_per_epoch: int) -> float:
-        """The learning rate for optimisation step ``step`` (0-based): a pure function, so
-        a resumed run follows exactly the schedule of an uninterrupted one."""
+    def lr_at(self, step: int, steps_per_epoch: int, scores: Sequence[float] = ()) -> float:
+        """The learning rate for optimisation step ``step`` (0-based): a pure function of
+        the step and, for "plateau", of the test top-1 ``scores`` of the finished epochs
+        (kept in the checkpoint), so a resumed run follows exactly the schedule of an
+        uninterrupted one."""
         epoch = step / steps_per_epoch
         if self.warmup_epochs and epoch < self.warmup_epochs:
+            if self.warmup == "constant":
+                return self.lr * self.warmup_factor
             return self.lr * (step + 1) / (self.warmup_epochs * steps_per_epoch)
         if self.schedule == "constant":
             return self.lr
+        if self.schedule == "plateau":
+            return self.lr * self.gamma ** self.plateau_drops(scores)
         if self.schedule == "step":
             return self.lr * self.gamma ** sum(epoch >= m for m in self.milestones)
         if self.schedule == "exponential":
@@ -78,9 +127,29 @@ class Recipe:
             return 0.5 * self.lr * (1 + math.cos(math.pi * progress))
         raise BadInput(f"unknown schedule {self.schedule!r}")
 
+    def plateau_drops(self, scores: Sequence[float]) -> int:
+        """How many times the rate has been divided after the epochs whose test top-1
+        ``scores`` are given: once each time ``patience`` epochs pass without a better
+        score than the best seen at the current rate (AlexNet, section 5: "divide the
+        learning rate by 10 when the validation error rate stopped improving with the
+        current learning rate"), at most ``max_drops`` times."""
+        drops, best, waited = 0, -math.inf, 0
+        for score in scores:
+            if score > best:
+                best, waited = score, 0
+                continue
+            waited += 1
+            if waited >= self.patience and drops < self.max_drops:
+                drops, best, waited = drops + 1, -math.inf, 0
+        return drops
+
     def describe(self) -> list[str]:
-        """One line per field, for ``keyarch info``."""
-        return [f"{key}: {value}" for key, value in asdict(self).items() if key != "name"]
+        """One line per field, for ``keyarch info``; the paper's silences are marked."""
+        return [
+            f"{key}: {value}" + (" (assumed: not in the paper)" if key in self.assumed else "")
+            for key, value in asdict(self).items()
+            if key not in ("name", "assumed")
+        ]
 
 
 RECIPES: dict[str, Recipe] = {
@@ -104,43 +173,63 @@ RECIPES: dict[str, Recipe] = {
             warmup_epochs=1,
             label_smoothing=0.05,
             augment="pad",
+            normalisation="lenet",
+            assumed=(
+                "optimizer",
+                "lr",
+                "batch_size",
+                "schedule",
+                "warmup_epochs",
+                "label_smoothing",
+            ),  # fmt: skip
         ),
         Recipe(
             "alexnet-paper",
             "Krizhevsky et al. 2012, section 5: SGD, batch 128, momentum 0.9, weight decay "
-            "5e-4, lr 0.01 divided by 10 three times when validation error stalls (here at "
-            "fixed epochs), about 90 epochs; random 224 crops of 256 images, flips, PCA "
-            "colour noise; 10-crop testing",
+            "5e-4, lr 0.01 divided by 10 when the validation error stopped improving, three "
+            "times before the end (the test split stands in for validation; how long 'stopped "
+            "improving' lasts is not given: 3 epochs here), about 90 epochs; random 224 crops "
+            "of 256 images, flips, PCA colour noise; 10-crop testing. --schedule step with "
+            "fixed milestones (30, 60, 80) is the usual fixed-epoch stand-in",
             optimizer="sgd",
             lr=0.01,
             momentum=0.9,
             weight_decay=5e-4,
             epochs=90,
             batch_size=128,
-            schedule="step",
+            schedule="plateau",
             milestones=(30, 60, 80),
+            max_drops=3,
             augment="alexnet",
             tta="tencrop",
+            assumed=("patience", "decay_bias_and_norm"),
         ),
         Recipe(
             "zfnet-paper",
-            "Zeiler & Fergus 2013, section 3.1: SGD, batch 128, lr 0.01 annealed by hand, "
-            "momentum 0.9, dropout 0.5, 70 epochs; crops and flips; 10-crop testing",
+            "Zeiler & Fergus 2013, section 3: SGD, batch 128, lr 0.01 annealed by hand when "
+            "the validation error plateaus (here: divided by 10 after 3 epochs without "
+            "improvement, at most 3 times), momentum 0.9, dropout 0.5, 70 epochs; conv "
+            "filters whose RMS exceeds 0.1 renormalised to 0.1 after each update; 224 crops "
+            "and flips; 10-crop testing. The paper gives no weight decay: AlexNet's 5e-4 here",
             optimizer="sgd",
             lr=0.01,
             momentum=0.9,
             weight_decay=5e-4,
             epochs=70,
             batch_size=128,
-            schedule="step",
+            schedule="plateau",
             milestones=(30, 50, 60),
+            max_drops=3,
             augment="alexnet",
             tta="tencrop",
+            renorm_radius=0.1,
+            assumed=("weight_decay", "patience", "max_drops", "decay_bias_and_norm"),
         ),
         Recipe(
             "vgg-paper",
             "Simonyan & Zisserman 2014, section 3.1: SGD, batch 256, momentum 0.9, weight "
-            "decay 5e-4, dropout 0.5, lr 0.01 divided by 10 three times (74 epochs); scale "
+            "decay 5e-4, dropout 0.5, lr 0.01 divided by 10 when the validation accuracy "
+            "stopped improving, three times in all, 370K iterations (74 epochs); scale "
             "jittering S in [256, 512], 224 crops, flips, PCA colour shift; multi-scale testing",
             optimizer="sgd",
             lr=0.01,
@@ -148,8 +237,10 @@ RECIPES: dict[str, Recipe] = {
             weight_decay=5e-4,
             epochs=74,
             batch_size=256,
-            schedule="step",
+            schedule="plateau",
             milestones=(30, 50, 65),
+            max_drops=3,
+            assumed=("patience", "decay_bias_and_norm"),
             augment="vgg",
             tta="multiscale",
         ),
@@ -170,13 +261,15 @@ RECIPES: dict[str, Recipe] = {
             gamma=0.96,
             augment="inception",
             tta="tencrop",
+            assumed=("lr", "epochs", "batch_size", "weight_decay", "decay_bias_and_norm"),
         ),
         Recipe(
             "bn-inception-paper",
             "Ioffe & Szegedy 2015, section 4.2.1 (BN-x30): GoogLeNet's SGD with the rate raised "
             "30 times (0.0015 -> 0.045), decayed 6 times faster (4 % every 8/6 epochs), L2 "
-            "weight decay divided by 5, no dropout, no LRN, fewer photometric distortions. "
-            "The epoch count is not given: 60 here",
+            "weight decay divided by 5, no dropout, no LRN, photometric distortions reduced, "
+            "batch 32. The epoch count and GoogLeNet's weight decay are not given: 60 epochs "
+            "and 2e-4 / 5 here",
             optimizer="sgd",
             lr=0.045,
             momentum=0.9,
@@ -186,13 +279,16 @@ RECIPES: dict[str, Recipe] = {
             schedule="step",
             milestones=tuple(round(8 / 6 * i, 3) for i in range(1, 45)),
             gamma=0.96,
-            augment="inception",
+            augment="inception-light",
+            assumed=("epochs", "weight_decay", "decay_bias_and_norm"),
         ),
         Recipe(
             "inception-v3-paper",
-            "Szegedy et al. 2015, section 8: RMSProp with decay 0.9 and epsilon 1.0, learning "
-            "rate 0.045 multiplied by 0.94 every two epochs, gradient clipping at 2.0, batch 32 "
-            "per replica, about 100 epochs, label smoothing 0.1 (section 7)",
+            "Szegedy et al. 2015, section 8: RMSProp with decay 0.9 and epsilon 1.0 (TensorFlow's "
+            "form), learning rate 0.045 multiplied by 0.94 every two epochs, gradient clipping "
+            "at 2.0, batch 32 per replica, about 100 epochs, label smoothing 0.1 (section 7), "
+            "the auxiliary classifier on (sections 4 and 7). Weight decay 4e-5 is the released "
+            "training code's",
             optimizer="rmsprop",
             lr=0.045,
             momentum=0.9,
@@ -206,12 +302,31 @@ RECIPES: dict[str, Recipe] = {
             weight_decay=4e-5,
             augment="inception",
             tta="none",
+            model_options=(("aux_logits", True),),
+            assumed=("epochs", "weight_decay", "decay_bias_and_norm"),
+        ),
+        Recipe(
+            "inception-v4-paper",
+            "Szegedy et al. 2016, section 4 (Inception-v4, Inception-ResNet): RMSProp with "
+            "decay 0.9 and epsilon 1.0, learning rate 0.045 decayed every two epochs by 0.94; "
+            "no auxiliary classifier. Batch, epochs and weight decay are not given: Inception-v3's",
+            optimizer="rmsprop",
+            lr=0.045,
+            momentum=0.9,
+            epochs=100,
+            batch_size=32,
+            schedule="step",
+            milestones=tuple(range(2, 100, 2)),
+            gamma=0.94,
+            weight_decay=4e-5,
+            augment="inception",
+            assumed=("epochs", "batch_size", "weight_decay", "momentum", "decay_bias_and_norm"),
         ),
         Recipe(
             "xception-paper",
             "Chollet 2016, section 4.3 (ImageNet): SGD with momentum 0.9, learning rate 0.045 "
             "decayed by 0.94 every 2 epochs, weight decay 1e-5, dropout 0.5 before the "
-            "classifier; no auxiliary tower",
+            "classifier; no auxiliary tower. Batch and epochs are not given: 32 and 100 here",
             optimizer="sgd",
             lr=0.045,
             momentum=0.9,
@@ -222,23 +337,29 @@ RECIPES: dict[str, Recipe] = {
             milestones=tuple(range(2, 100, 2)),
             gamma=0.94,
             augment="inception",
+            model_options=(("dropout", 0.5),),
+            assumed=("epochs", "batch_size", "decay_bias_and_norm"),
         ),
         Recipe(
             "resnet-paper",
             "He et al. 2015, section 3.4: SGD, batch 256, momentum 0.9, weight decay 1e-4, "
-            "lr 0.1 divided by 10 when the error plateaus (here at epochs 30 and 60), about "
-            "90 epochs (60e4 iterations); scale augmentation (shorter side in [256, 480]; here "
-            "[256, 512]), 224 crops, flips; 10-crop testing; no dropout",
+            "lr 0.1 divided by 10 when the error plateaus, 60e4 iterations of 256 images (120 "
+            "epochs of ImageNet's 1.28M); scale augmentation (shorter side in [256, 480]; here "
+            "[256, 512]), 224 crops, flips; 10-crop testing; no dropout. How long a plateau "
+            "lasts and how many drops are not given: 3 epochs and 3 drops here; --schedule step "
+            "with milestones (30, 60) is torchvision's fixed 90-epoch stand-in",
             optimizer="sgd",
             lr=0.1,
             momentum=0.9,
             weight_decay=1e-4,
-            epochs=90,
+            epochs=120,
             batch_size=256,
-            schedule="step",
+            schedule="plateau",
             milestones=(30, 60),
+            max_drops=3,
             augment="vgg",
             tta="tencrop",
+            assumed=("patience", "max_drops", "decay_bias_and_norm"),
         ),
         Recipe(
             "resnet-cifar-paper",
@@ -254,11 +375,34 @@ RECIPES: dict[str, Recipe] = {
             schedule="step",
             milestones=(82, 123),
             augment="crop-flip",
+            assumed=("decay_bias_and_norm",),
+        ),
+        Recipe(
+            "resnet110-cifar-paper",
+            "He et al. 2015, section 4.2, for ResNet-110 (and ResNet-1202, 'trained as described "
+            "above'): as resnet-cifar-paper, but 0.1 'is slightly too large to start "
+            "converging', so lr 0.01 warms up the training until the training error is below "
+            "80 % (about 400 iterations; here exactly 400 iterations, so that the schedule "
+            "does not depend on the run), then 0.1",
+            optimizer="sgd",
+            lr=0.1,
+            momentum=0.9,
+            weight_decay=1e-4,
+            epochs=164,
+            batch_size=128,
+            schedule="step",
+            milestones=(82, 123),
+            warmup_epochs=400 / 391,
+            warmup="constant",
+            warmup_factor=0.1,
+            augment="crop-flip",
+            assumed=("decay_bias_and_norm",),
         ),
         Recipe(
             "senet-paper",
             "Hu et al. 2017, section 6.1: SGD, momentum 0.9, batch 1024, lr 0.6 divided by 10 "
-            "every 30 epochs, 100 epochs; random-size crops and flips",
+            "every 30 epochs, 100 epochs; random-size crops and flips. Weight decay is not "
+            "given: ResNet's 1e-4 here",
             optimizer="sgd",
             lr=0.6,
             momentum=0.9,
@@ -268,6 +412,7 @@ RECIPES: dict[str, Recipe] = {
             schedule="step",
             milestones=(30, 60, 90),
             augment="inception",
+            assumed=("weight_decay", "decay_bias_and_norm"),
         ),
         Recipe(
             "densenet-paper",
@@ -339,8 +484,8 @@ PAPER_RECIPES = {
     "GoogLeNet": "googlenet-paper",
     "BN-Inception": "bn-inception-paper",
     "Inception": "inception-v3-paper",
-    "Inception-v4": "inception-v3-paper",  # section 4: the same RMSProp schedule
-    "Inception-ResNet": "inception-v3-paper",
+    "Inception-v4": "inception-v4-paper",
+    "Inception-ResNet": "inception-v4-paper",
     "Xception": "xception-paper",
     "ResNet": "resnet-paper",
     "SE-ResNet": "senet-paper",
@@ -348,6 +493,8 @@ PAPER_RECIPES = {
 }
 # Families whose paper also gives a CIFAR recipe, used on the CIFAR datasets.
 CIFAR_PAPER_RECIPES = {"ResNet": "resnet-cifar-paper", "DenseNet": "densenet-cifar-paper"}
+# Models whose paper gives them a recipe of their own on the CIFAR datasets.
+CIFAR_MODEL_RECIPES = {"resnet110": "resnet110-cifar-paper"}
 SMALL_DATASETS = {
     "mnist": "mnist",
     "fashion-mnist": "mnist",
@@ -363,10 +510,13 @@ def get_recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
-def default_recipe(family: str, dataset: str) -> Recipe:
+def default_recipe(family: str, dataset: str, model: str | None = None) -> Recipe:
     """The family's paper recipe on the data it was made for (LeNet on MNIST, the ImageNet
-    networks on image folders), a small-data preset otherwise."""
+    networks on image folders), a small-data preset otherwise; ``model`` picks a recipe the
+    paper gives one model only (ResNet-110's warm-up on CIFAR)."""
     paper = PAPER_RECIPES.get(family)
+    if model in CIFAR_MODEL_RECIPES and dataset.startswith("cifar"):
+        return RECIPES[CIFAR_MODEL_RECIPES[model]]
     if family == "LeNet" and dataset in ("mnist", "fashion-mnist"):
         return RECIPES["lenet5-paper"]
     if family in CIFAR_PAPER_RECIPES and dataset.startswith("cifar"):
