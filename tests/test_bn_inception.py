@@ -48,3 +48,22 @@ def test_smallest_input_is_31_pixels():
     assert model(torch.empty(1, 3, 31, 31, device="meta")).shape == (1, 1000)
     with pytest.raises(ValueError, match="bn_inception needs inputs of at least 31x31"):
         model(torch.empty(1, 3, 30, 30, device="meta"))
+
+
+def test_separable_stem_is_the_appendix_depth_multiplier_8_convolution():
+    # Appendix: "separable convolution with depth multiplier 8 on the first convolutional
+    # layer": a 7x7/2 depthwise convolution giving 8 maps per input channel, then 1x1 to 64.
+    with torch.device("meta"):
+        model = keyarch.create_model("bn_inception", separable_stem=True)
+    separable = model.conv1.conv
+    assert separable.depthwise.groups == 3 and separable.depthwise.out_channels == 24
+    assert separable.depthwise.kernel_size == (7, 7) and separable.depthwise.stride == (2, 2)
+    assert separable.pointwise.out_channels == 64
+    assert count_parameters(model) == 11_285_224 - 3 * 64 * 49 + 3 * 8 * 49 + 24 * 64
+    assert model.eval()(torch.empty(1, 3, 224, 224, device="meta")).shape == (1, 1000)
+
+
+def test_card_sets_the_papers_13_6_million_parameters_against_ours():
+    card = keyarch.model_card("bn_inception")
+    assert "13.6 M" in card.description and "11,285,224" in card.description
+    assert any("separable_stem=True" in d for d in card.deviations)

@@ -241,3 +241,18 @@ def test_predict_refuses_a_colour_image_for_a_grey_model(capsys, tmp_path):
     grey = tmp_path / "grey.png"
     Image.new("L", (28, 28), 90).save(grey)
     assert exit_status(capsys, ["predict", "--checkpoint", str(weights), str(grey)])[0] == 0
+
+
+def test_info_says_how_each_published_result_was_measured(capsys):
+    code, out, _ = run(capsys, "info", "alexnet_two_tower", "--no-summary")
+    assert code == 0
+    assert "top-1 62.5 %, top-5 83.0 %; ILSVRC-2010 test, 10 crops; paper" in out
+    assert "ILSVRC-2012 val, 10 crops" in out
+    code, out, _ = run(capsys, "info", "vgg11_lrn", "--no-summary")
+    assert "    - none recorded" in out
+
+
+def test_list_leaves_out_results_that_are_not_single_crop_validation(capsys):
+    code, out, _ = run(capsys, "list", "alexnet*")
+    rows = {line.split()[0]: line.split()[-1] for line in out.splitlines()[1:]}
+    assert rows == {"alexnet": "56.522", "alexnet_two_tower": "-"}

@@ -83,3 +83,33 @@ def test_training_adds_the_weighted_auxiliary_losses(tmp_path):
                          test_limit=16, image_size=32, progress=False)  # fmt: skip
     summary = train(config)
     assert summary["parameters"] > 10_000_000 and summary["test_top1"] is not None
+
+
+def test_paper_auxiliary_heads_pool_5x5_with_stride_3():
+    # Section 5: "An average pooling layer with 5x5 filter size and stride 3, resulting in
+    # an 4x4x512 output for the (4a), and 4x4x528 for the (4d) stage."
+    from keyarch.models.googlenet import AuxiliaryPool, auxiliary_pool
+
+    x = torch.randn(2, 512, 14, 14)  # inception4a's output at 224
+    expected = torch.nn.functional.avg_pool2d(x, 5, stride=3)
+    assert expected.shape == (2, 512, 4, 4) and torch.equal(auxiliary_pool(x), expected)
+    assert isinstance(_meta("googlenet_paper").aux1.pool, AuxiliaryPool)
+
+
+def test_torchvision_adaptive_auxiliary_pool_is_not_the_papers_even_at_14x14():
+    # Both give 4x4 from 14x14, but the adaptive pool averages windows of 4 at offsets
+    # 0, 3, 7, 10 and the paper's windows of 5 at 0, 3, 6, 9: googlenet keeps torchvision's
+    # (its weights must give its auxiliary logits), and its card says so.
+    x = torch.randn(1, 1, 14, 14)
+    adaptive = torch.nn.functional.adaptive_avg_pool2d(x, 4)
+    assert torch.allclose(adaptive[..., 0, 0], x[..., :4, :4].mean((-2, -1)))
+    assert torch.allclose(adaptive[..., 2, 2], x[..., 7:11, 7:11].mean((-2, -1)))
+    assert not torch.allclose(adaptive, torch.nn.functional.avg_pool2d(x, 5, stride=3))
+    assert isinstance(_meta("googlenet", aux_logits=True).aux1.pool, torch.nn.AdaptiveAvgPool2d)
+    assert any("5x5 stride-3" in d for d in keyarch.model_card("googlenet").deviations)
+
+
+def test_paper_auxiliary_heads_still_classify_inputs_too_small_for_the_5x5_pool():
+    model = keyarch.create_model("googlenet_paper", num_classes=3).train()
+    outputs = model(torch.randn(2, 3, 64, 64))  # inception4a gives 4x4 maps
+    assert [a.shape for a in outputs.aux_logits] == [(2, 3), (2, 3)]

@@ -77,3 +77,15 @@ def test_recipe_is_rmsprop_with_label_smoothing():
     recipe = default_recipe("Inception", "folder")
     assert (recipe.optimizer, recipe.lr, recipe.label_smoothing) == ("rmsprop", 0.045, 0.1)
     assert recipe.lr_at(2 * 100, 100) == pytest.approx(0.045 * 0.94)
+
+
+def test_card_says_the_stem_is_the_released_models_not_table_1s():
+    # Table 1 after the first pool: conv 3x3/1 to 80, conv 3x3/2 to 192, conv 3x3/1 to 288;
+    # released (and built): 1x1 to 80, 3x3 to 192, then a 3x3/2 max pool.
+    model = _meta()
+    assert model.Conv2d_3b_1x1.conv.kernel_size == (1, 1)
+    assert isinstance(model.maxpool2, torch.nn.MaxPool2d)
+    assert model.Mixed_5b.branch1x1.conv.in_channels == 192  # Table 1: 288
+    card = keyarch.model_card("inception_v3")
+    assert any("stem" in d and "288" in d for d in card.deviations)
+    assert "LAYOUT" not in (keyarch.models.inception.__doc__ or "")

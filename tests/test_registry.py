@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import keyarch
-from keyarch.registry import Paper, register_model
+from keyarch.registry import IMAGENET_VAL, SINGLE_CROP, Metric, Paper, register_model
 
 ISSUE_2_MODELS = {
     "lenet5",
@@ -43,11 +43,11 @@ def test_unknown_model_name_suggests_close_names():
         keyarch.model_card("alexnett")
 
 
-def test_num_classes_must_be_an_int():
-    with pytest.raises(TypeError, match=r"alexnet: num_classes must be a positive int, got 'ten'"):
+def test_num_classes_must_be_an_int_of_at_least_zero():
+    with pytest.raises(TypeError, match=r"alexnet: num_classes must be an int >= 0.*got 'ten'"):
         keyarch.create_model("alexnet", num_classes="ten")
-    with pytest.raises(ValueError, match="num_classes must be a positive int, got 0"):
-        keyarch.create_model("lenet5_modern", num_classes=0)
+    with pytest.raises(ValueError, match="num_classes must be an int >= 0.*got -1"):
+        keyarch.create_model("lenet5_modern", num_classes=-1)
     with pytest.raises(TypeError, match="in_chans"):
         keyarch.create_model("lenet5_modern", in_chans=True)
 
@@ -91,3 +91,40 @@ def test_created_models_carry_their_card():
         model = keyarch.create_model("zfnet")
     assert model.card is keyarch.model_card("zfnet")
     assert model.card.year == 2013
+
+
+def _all_metrics():
+    return [(name, metric) for name in keyarch.list_models()
+            for metric in keyarch.model_card(name).metrics]  # fmt: skip
+
+
+def test_every_published_metric_says_its_split_crops_and_source():
+    for name, metric in _all_metrics():
+        assert metric.split and metric.crops and metric.source, name
+        assert metric.top1 is not None or metric.top5 is not None, name
+
+
+def test_single_crop_imagenet_validation_is_spelled_one_way():
+    # Otherwise a "single crop" or "ILSVRC 2012 val" figure would silently leave the list.
+    for name, metric in _all_metrics():
+        if "2012" in metric.split and "val" in metric.split:
+            assert metric.split == IMAGENET_VAL, name
+        if metric.crops.lower().startswith(("single", "one", "1 ")):
+            assert metric.crops == SINGLE_CROP, name
+
+
+def test_list_column_compares_only_single_crop_imagenet_validation_accuracy():
+    for name in keyarch.list_models():
+        card = keyarch.model_card(name)
+        same_setting = [
+            m.top1 for m in card.metrics if (m.split, m.crops) == (IMAGENET_VAL, SINGLE_CROP)
+        ]
+        assert card.imagenet_top1 == (same_setting[0] if same_setting else None), name
+    assert keyarch.model_card("alexnet_two_tower").imagenet_top1 is None  # 10 crops, 2010 test
+    assert keyarch.model_card("googlenet_paper").imagenet_top1 is None  # top-5 only
+    assert keyarch.model_card("vgg19").imagenet_top1 == 72.376  # not Table 5's dense 75.2
+
+
+def test_metrics_need_their_split_and_crops():
+    with pytest.raises(TypeError, match="split"):
+        Metric("ImageNet", 70.0, 90.0, "somewhere")

@@ -421,7 +421,7 @@ def test_the_lenet5_paper_recipe_feeds_background_minus_01_and_ink_1175():
 
     config = TrainConfig(model="lenet5", dataset="mnist", data_dir=EMBEDDED, train_limit=256,
                          test_limit=256, progress=False)  # fmt: skip
-    recipe = get_recipe("lenet5-paper")
+    recipe = override(get_recipe("lenet5-paper"), normalisation="lenet")
     data = prepare_data(config, model_card("lenet5"), "mnist", recipe, Context(), "cpu")
     inputs, _ = next(iter(data.test_batches()))
     assert inputs.min().item() == pytest.approx(-0.1)  # the padding and the white background

@@ -43,3 +43,17 @@ def test_converted_timm_legacy_xception_gives_the_same_logits():
     torch.manual_seed(0)
     reference = timm.create_model("legacy_xception", pretrained=False)
     assert converted_logit_difference(reference, "xception", "timm", 299) <= 1e-4
+
+
+def test_card_counts_36_convolutional_layers_in_14_modules():
+    # Section 3: 36 convolutional layers structured into 14 modules, all with linear residual
+    # connections around them except the first and last.
+    model = _meta()
+    separable = [m for m in model.modules() if isinstance(m, SeparableConv2d)]
+    inside = {id(c) for s in separable for c in s.modules()}
+    plain = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)
+             and id(m) not in inside and m.kernel_size == (3, 3)]  # fmt: skip
+    assert len(separable) == 34 and len(plain) == 2  # the 1x1 shortcuts are not counted
+    card = keyarch.model_card("xception")
+    assert any("36 convolutional layers" in idea and "14 modules" in idea
+               for idea in card.main_ideas)  # fmt: skip

@@ -22,6 +22,8 @@ from torch import nn
 from keyarch.errors import BadInput, BadType
 
 __all__ = [
+    "IMAGENET_VAL",
+    "SINGLE_CROP",
     "Metric",
     "ModelCard",
     "Paper",
@@ -45,14 +47,31 @@ class Paper:
     importance: str  # why the paper matters in the history of the field
 
 
+# The one setting that `keyarch list` compares models in: accuracy on the ILSVRC-2012
+# validation set (ImageNet-1k, 50,000 images), one centre crop per image.
+IMAGENET_VAL = "ILSVRC-2012 val"
+SINGLE_CROP = "1 crop"
+
+
 @dataclass(frozen=True)
 class Metric:
-    """A published result, with where it was published."""
+    """A published result: on which split, with how many views of each image, and where
+    it was published. Accuracies from different splits or crops do not compare."""
 
-    dataset: str
+    dataset: str  # "ImageNet", "CIFAR-10", "MNIST"
     top1: float | None  # accuracy in percent
     top5: float | None
     source: str  # the table, paper or weights the figure comes from
+    # "ILSVRC-2012 val", "ILSVRC-2010 test", "ILSVRC-2014 test", "CIFAR-10 test", "MNIST test"
+    split: str = field(kw_only=True)
+    # Views averaged per image: "1 crop", "10 crops", "144 crops", "dense, 3 scales",
+    # "multi-crop & dense", "full image" (small images, uncropped), "not stated"
+    crops: str = field(kw_only=True)
+
+    @property
+    def single_crop_imagenet_val(self) -> bool:
+        """Whether this is the setting `keyarch list` compares: ILSVRC-2012 val, 1 crop."""
+        return self.split == IMAGENET_VAL and self.crops == SINGLE_CROP
 
 
 @dataclass(frozen=True)
@@ -71,7 +90,8 @@ class ModelCard:
     input_size: tuple[int, int, int]  # (channels, height, width) of the default input
     deviations: tuple[str, ...] = ()  # deliberate differences from the paper
     metrics: tuple[Metric, ...] = ()
-    # A published ImageNet-1k top-1 accuracy, if any (first such metric), for tables.
+    # The first published single-crop ILSVRC-2012 validation top-1 accuracy, if any: the
+    # one number tables such as `keyarch list` can set side by side (see Metric).
     imagenet_top1: float | None = field(default=None)
 
     @property
@@ -99,7 +119,9 @@ def register_model(
         model_name = name or builder.__name__
         if model_name in _BUILDERS:
             raise BadInput(f"model {model_name!r} is registered twice")
-        imagenet = next((m.top1 for m in metrics if m.dataset.startswith("ImageNet")), None)
+        imagenet = next(
+            (m.top1 for m in metrics if m.single_crop_imagenet_val and m.top1 is not None), None
+        )
         _BUILDERS[model_name] = builder
         _CARDS[model_name] = ModelCard(
             name=model_name,
@@ -181,13 +203,22 @@ def model_card(name: str) -> ModelCard:
     return _CARDS[name]
 
 
-def _check_positive_int(value: object, what: str, model: str) -> None:
+# What a count may be, and what its smallest value means.
+_COUNT_RULES = {
+    "num_classes": (0, "an int >= 0 (0: no classifier, the model returns its features)"),
+    "in_chans": (1, "a positive int"),
+}
+
+
+def check_count(value: object, what: str, model: str) -> int:
+    """``value`` if it is a valid ``num_classes`` or ``in_chans`` for ``model``, else
+    ``BadType`` / ``BadInput`` naming the model and what is expected."""
+    minimum, expected = _COUNT_RULES[what]
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadType(
-            f"{model}: {what} must be a positive int, got {value!r} ({type(value).__name__})"
-        )
-    if value < 1:
-        raise BadInput(f"{model}: {what} must be a positive int, got {value}")
+        raise BadType(f"{model}: {what} must be {expected}, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise BadInput(f"{model}: {what} must be {expected}, got {value}")
+    return value
 
 
 def create_model(
@@ -195,8 +226,10 @@ def create_model(
 ) -> nn.Module:
     """Build a registered model; ``num_classes`` and ``in_chans`` override its defaults.
 
-    Other keyword arguments go to the model's builder; ``keyarch info NAME`` lists them.
-    The returned model carries its card as ``model.card``.
+    ``num_classes=0`` builds it without a classifier: ``forward`` returns the pooled
+    features (the pre-logits). Other keyword arguments go to the model's builder;
+    ``keyarch info NAME`` lists them. The returned model carries its registered name as
+    ``model.model_name`` and its card as ``model.card``.
     """
     _ensure_models_imported()
     if not isinstance(name, str) or name not in _BUILDERS:
@@ -206,14 +239,14 @@ def create_model(
     options = dict(kwargs)
     for key, value in (("num_classes", num_classes), ("in_chans", in_chans)):
         if value is not None:
-            _check_positive_int(value, key, name)
-            options[key] = value
+            options[key] = check_count(value, key, name)
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise BadType(
             f"{name} does not take {', '.join(unknown)}; it accepts: {', '.join(accepted)}"
         )
     model = builder(**options)
+    model.model_name = name
     model.card = _CARDS[name]
     return model
 

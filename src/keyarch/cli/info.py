@@ -16,6 +16,16 @@ def add(commands) -> None:
     parser.set_defaults(run=run)
 
 
+def _format_metric(metric) -> str:
+    """'ImageNet top-1 74.8 %, top-5 92.2 %; ILSVRC-2012 val, 1 crop; source'."""
+    accuracies = ", ".join(
+        f"top-{k} {value} %"
+        for k, value in ((1, metric.top1), (5, metric.top5))
+        if value is not None
+    )
+    return f"{metric.dataset} {accuracies}; {metric.split}, {metric.crops}; {metric.source}"
+
+
 def _format_card(name: str) -> str:
     from keyarch.registry import builder_options, model_card
     from keyarch.train.recipes import PAPER_RECIPES, RECIPES
@@ -38,17 +48,13 @@ def _format_card(name: str) -> str:
         *wrap(card.importance, "  Why it matters: "),
         "  Deviations from the paper:",
         *(line for d in card.deviations or ("none",) for line in wrap(d, "    - ")),
-        "  Published results:",
+        "  Published results (accuracy; split, views of each image; source):",
         *(
-            f"    - {m.dataset}: top-1 {m.top1} %"
-            + (f", top-5 {m.top5} %" if m.top5 is not None else "")
-            + f" ({m.source})"
-            for m in card.metrics
+            [line for metric in card.metrics for line in wrap(_format_metric(metric), "    - ")]
+            or ["    - none recorded"]
         ),
         "  Options:     " + ", ".join(f"{k}={v!r}" for k, v in builder_options(name).items()),
     ]
-    if not card.metrics:
-        lines.insert(lines.index("  Published results:") + 1, "    - none recorded")
     if card.family in PAPER_RECIPES:
         recipe = RECIPES[PAPER_RECIPES[card.family]]
         source, *settings = recipe.describe()

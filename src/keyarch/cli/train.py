@@ -13,7 +13,14 @@ from keyarch.cli.common import (
     positive_int,
 )
 from keyarch.data.catalog import DATASETS
-from keyarch.train.recipes import AUGMENTATIONS, OPTIMIZERS, RECIPES, SCHEDULES, TTA_MODES
+from keyarch.train.recipes import (
+    AUGMENTATIONS,
+    NORMALISATIONS,
+    OPTIMIZERS,
+    RECIPES,
+    SCHEDULES,
+    TTA_MODES,
+)
 
 # recipe fields a flag can override: (field, type, choices)
 RECIPE_FLAGS = (
@@ -24,11 +31,14 @@ RECIPE_FLAGS = (
     ("weight_decay", non_negative_float, None),
     ("optimizer", str, OPTIMIZERS),
     ("schedule", str, SCHEDULES),
+    ("patience", positive_int, None),
+    ("max_drops", non_negative_int, None),
     ("warmup_epochs", non_negative_float, None),
     ("label_smoothing", non_negative_float, None),
     ("clip_grad", non_negative_float, None),
     ("augment", str, AUGMENTATIONS),
     ("tta", str, TTA_MODES),
+    ("normalisation", str, NORMALISATIONS),
 )
 
 

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from keyarch.layers import LocalResponseNorm
-from keyarch.models.base import ImageClassifier
+from keyarch.models.base import ImageClassifier, MultilayerHead, classifier_layer
 from keyarch.registry import Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -58,14 +58,22 @@ register = model_registrar(
 )
 
 
-class AlexNet(ImageClassifier):
+class AlexNet(MultilayerHead, ImageClassifier):
     """Five convolutional layers (conv1..conv5) and three fully connected (fc6..fc8).
 
     ``widths`` are the kernels of conv1..conv5; ``groups`` the number of towers that
     conv2, conv4 and conv5 are split into; ``lrn`` puts response normalisation after the
     ReLUs of conv1 and conv2 (section 3.3). ``conv1`` is its (kernel, stride, padding) and
-    ``conv2`` its (stride, padding): ZFNet changes exactly these, and pools in ceil mode.
+    ``conv2`` its (stride, padding): ZFNet changes exactly these, pools in ceil mode and
+    normalises after pooling (``pool_before_norm``, its Figure 3).
+
+    ``dropout_on_outputs`` drops the outputs of fc6 and fc7, the hidden neurons of the
+    paper's section 4.2; without it dropout acts on the inputs of fc6 and fc7, the layout of
+    torchvision's ``alexnet`` (and of its weights). The two differ in what is dropped: the
+    pooled conv5 maps there, the 4096 outputs of fc7 here; the fc6 outputs in both.
     """
+
+    model_name = "alexnet"
 
     def __init__(
         self,
@@ -76,73 +84,68 @@ class AlexNet(ImageClassifier):
         conv1: tuple[int, int, int],
         conv2: tuple[int, int] = (1, 2),
         ceil_mode: bool = False,
+        pool_before_norm: bool = False,
+        dropout_on_outputs: bool = False,
         min_input_size: int = 63,
         num_classes: int = 1000,
         in_chans: int = 3,
         dropout: float = 0.5,
-        model_name: str = "alexnet",
     ) -> None:
         super().__init__(num_classes=num_classes, in_chans=in_chans)
-        self.model_name = model_name
         self.min_input_size = min_input_size
         c1, c2, c3, c4, c5 = widths
         conv1_kernel, conv1_stride, conv1_padding = conv1
         conv2_stride, conv2_padding = conv2
 
-        def normalisation() -> nn.Module:
-            return LocalResponseNorm(5, k=2.0, alpha=1e-4, beta=0.75) if lrn else nn.Identity()
+        def norm_and_pool(index: int) -> list[tuple[str, nn.Module]]:
+            norm = LocalResponseNorm(5, k=2.0, alpha=1e-4, beta=0.75) if lrn else nn.Identity()
+            pool = nn.MaxPool2d(3, stride=2, ceil_mode=ceil_mode)  # overlapping, section 3.4
+            steps = [(f"norm{index}", norm), (f"pool{index}", pool)]
+            return steps[::-1] if pool_before_norm else steps
 
         self.features = nn.Sequential(
             OrderedDict(
-                conv1=nn.Conv2d(
-                    in_chans, c1, conv1_kernel, stride=conv1_stride, padding=conv1_padding
-                ),
-                relu1=nn.ReLU(inplace=True),
-                norm1=normalisation(),
-                pool1=nn.MaxPool2d(3, stride=2, ceil_mode=ceil_mode),  # overlapping, section 3.4
-                conv2=nn.Conv2d(
-                    c1, c2, 5, stride=conv2_stride, padding=conv2_padding, groups=groups
-                ),
-                relu2=nn.ReLU(inplace=True),
-                norm2=normalisation(),
-                pool2=nn.MaxPool2d(3, stride=2, ceil_mode=ceil_mode),
-                conv3=nn.Conv2d(c2, c3, 3, padding=1),  # connected across the towers
-                relu3=nn.ReLU(inplace=True),
-                conv4=nn.Conv2d(c3, c4, 3, padding=1, groups=groups),
-                relu4=nn.ReLU(inplace=True),
-                conv5=nn.Conv2d(c4, c5, 3, padding=1, groups=groups),
-                relu5=nn.ReLU(inplace=True),
-                pool5=nn.MaxPool2d(3, stride=2, ceil_mode=ceil_mode),
+                [
+                    ("conv1", nn.Conv2d(in_chans, c1, conv1_kernel, stride=conv1_stride,
+                                        padding=conv1_padding)),
+                    ("relu1", nn.ReLU(inplace=True)),
+                    *norm_and_pool(1),
+                    ("conv2", nn.Conv2d(c1, c2, 5, stride=conv2_stride, padding=conv2_padding,
+                                        groups=groups)),
+                    ("relu2", nn.ReLU(inplace=True)),
+                    *norm_and_pool(2),
+                    ("conv3", nn.Conv2d(c2, c3, 3, padding=1)),  # connected across the towers
+                    ("relu3", nn.ReLU(inplace=True)),
+                    ("conv4", nn.Conv2d(c3, c4, 3, padding=1, groups=groups)),
+                    ("relu4", nn.ReLU(inplace=True)),
+                    ("conv5", nn.Conv2d(c4, c5, 3, padding=1, groups=groups)),
+                    ("relu5", nn.ReLU(inplace=True)),
+                    ("pool5", nn.MaxPool2d(3, stride=2, ceil_mode=ceil_mode)),
+                ]
             )
-        )
+        )  # fmt: skip
+        self.num_features = c5
         self.pool = nn.AdaptiveAvgPool2d((6, 6))
+        fc6 = [("fc6", nn.Linear(c5 * 6 * 6, 4096)), ("relu6", nn.ReLU(inplace=True))]
+        fc7 = [("fc7", nn.Linear(4096, 4096)), ("relu7", nn.ReLU(inplace=True))]
+        drop6, drop7 = ("drop6", nn.Dropout(dropout)), ("drop7", nn.Dropout(dropout))
+        if dropout_on_outputs:  # the paper: fc6, relu6, drop6, fc7, relu7, drop7, fc8
+            hidden = [*fc6, drop6, *fc7, drop7]
+        else:  # torchvision: drop6, fc6, relu6, drop7, fc7, relu7, fc8
+            hidden = [drop6, *fc6, drop7, *fc7]
         self.classifier = nn.Sequential(
-            OrderedDict(
-                drop6=nn.Dropout(dropout),
-                fc6=nn.Linear(c5 * 6 * 6, 4096),
-                relu6=nn.ReLU(inplace=True),
-                drop7=nn.Dropout(dropout),
-                fc7=nn.Linear(4096, 4096),
-                relu7=nn.ReLU(inplace=True),
-                fc8=nn.Linear(4096, num_classes),
-            )
+            OrderedDict([*hidden, ("fc8", classifier_layer(4096, num_classes))])
         )
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)  # N x 256 x 6 x 6 at the default size
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.pool(features).flatten(1))  # N x num_classes
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.classifier.fc8 = nn.Linear(4096, num_classes)
-
 
 def init_as_in_paper(model: AlexNet) -> None:
     """Section 5: weights from N(0, 0.01); biases 1 in conv2, conv4, conv5 and the fully
-    connected layers (to give the ReLUs positive inputs early on), 0 elsewhere."""
-    ones = {"conv2", "conv4", "conv5", "fc6", "fc7", "fc8"}
+    connected hidden layers fc6 and fc7 (to give the ReLUs positive inputs early on), 0 in
+    the remaining layers: conv1, conv3 and the output layer fc8."""
+    ones = {"conv2", "conv4", "conv5", "fc6", "fc7"}
     for name, module in [*model.features.named_children(), *model.classifier.named_children()]:
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             nn.init.normal_(module.weight, std=0.01)
@@ -151,12 +154,30 @@ def init_as_in_paper(model: AlexNet) -> None:
 
 @register(
     description="The paper's two-GPU network (Figure 2): conv2, conv4, conv5 grouped in two, "
-    "LRN after conv1 and conv2, overlapping 3/2 max pooling, dropout 0.5.",
+    "LRN after conv1 and conv2, overlapping 3/2 max pooling, dropout 0.5 on the outputs of "
+    "fc6 and fc7 (section 4.2), section 5's initialisation.",
     deviations=(
         "227x227 input instead of the paper's stated 224, which does not fit conv1's "
         "11x11 stride-4 kernels.",
     ),
-    metrics=(Metric("ImageNet (ILSVRC-2010 test)", 62.5, 83.0, "paper, abstract and Table 1"),),
+    metrics=(
+        Metric(
+            "ImageNet",
+            62.5,
+            83.0,
+            "paper, abstract and Table 1: 37.5 / 17.0 % error",
+            split="ILSVRC-2010 test",
+            crops="10 crops",
+        ),
+        Metric(
+            "ImageNet",
+            59.3,
+            81.8,
+            "paper, Table 2: 1 CNN, 40.7 / 18.2 % error",
+            split="ILSVRC-2012 val",
+            crops="10 crops",
+        ),
+    ),
 )
 def alexnet_two_tower(
     *, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5
@@ -166,11 +187,11 @@ def alexnet_two_tower(
         groups=2,
         lrn=True,
         conv1=(11, 4, 0),
+        dropout_on_outputs=True,
         min_input_size=67,
         num_classes=num_classes,
         in_chans=in_chans,
         dropout=dropout,
-        model_name="alexnet_two_tower",
     )
     init_as_in_paper(model)
     return model
@@ -180,8 +201,21 @@ def alexnet_two_tower(
     description="The one-tower AlexNet of 'One weird trick' (Krizhevsky 2014), as torchvision "
     "publishes it: 64-192-384-256-256 kernels, no groups, no LRN.",
     input_size=(3, 224, 224),
-    deviations=("Not the 2012 network: the 2014 single-GPU variant (see alexnet_two_tower).",),
-    metrics=(Metric("ImageNet-1k val", 56.522, 79.066, "torchvision weights, single 224 crop"),),
+    deviations=(
+        "Not the 2012 network: the 2014 single-GPU variant (see alexnet_two_tower).",
+        "Dropout on the inputs of fc6 and fc7, as torchvision, whose weights load; the 2012 "
+        "paper drops the outputs of fc6 and fc7 (section 4.2), as alexnet_two_tower does.",
+    ),
+    metrics=(
+        Metric(
+            "ImageNet",
+            56.522,
+            79.066,
+            "torchvision weights, 224 centre crop of 256",
+            split="ILSVRC-2012 val",
+            crops="1 crop",
+        ),
+    ),
 )
 def alexnet(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> AlexNet:
     return AlexNet(
@@ -192,5 +226,4 @@ def alexnet(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5)
         num_classes=num_classes,
         in_chans=in_chans,
         dropout=dropout,
-        model_name="alexnet",
     )

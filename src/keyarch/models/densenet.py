@@ -22,7 +22,7 @@ import torch.nn.functional as F
 import torch.utils.checkpoint as checkpoint
 from torch import nn
 
-from keyarch.models.base import ImageClassifier
+from keyarch.models.base import GlobalPoolHead, ImageClassifier, classifier_layer
 from keyarch.registry import Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -76,6 +76,7 @@ class DenseLayer(nn.Module):
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         if (
             self.memory_efficient
+            and not isinstance(features[0], torch.fx.Proxy)  # fx traces the plain path
             and torch.is_grad_enabled()
             and any(f.requires_grad for f in features)
         ):
@@ -114,19 +115,21 @@ class Transition(nn.Sequential):
         self.pool = nn.AvgPool2d(2, stride=2)
 
 
-class DenseNet(ImageClassifier):
+class DenseNet(GlobalPoolHead, ImageClassifier):
     """A stem, dense blocks separated by transitions, a final batch norm, pooling, linear.
 
     The ImageNet stem is a 7x7/2 convolution and a 3x3/2 max pool (Table 1); the CIFAR stem
     a single 3x3 convolution with 2k channels (section 3).
     """
 
+    model_name = "densenet"
+    classifier_name = "classifier"  # torchvision's name, so that its weights load by key
+
     def __init__(self, *, growth_rate: int, block_layers: tuple[int, ...], stem_channels: int,
                  cifar_stem: bool = False, compression: float = 0.5, bottleneck_width: int = 4,
-                 memory_efficient: bool = False, num_classes: int = 1000, in_chans: int = 3,
-                 model_name: str = "densenet") -> None:  # fmt: skip
+                 memory_efficient: bool = False, num_classes: int = 1000,
+                 in_chans: int = 3) -> None:  # fmt: skip
         super().__init__(num_classes=num_classes, in_chans=in_chans)
-        self.model_name = model_name
         self.min_input_size = 8 if cifar_stem else 29
         if cifar_stem:
             stem = OrderedDict(conv0=nn.Conv2d(in_chans, stem_channels, 3, padding=1, bias=False))
@@ -148,7 +151,9 @@ class DenseNet(ImageClassifier):
                 self.features.add_module(f"transition{number}", Transition(channels, reduced))
                 channels = reduced
         self.features.add_module("norm5", nn.BatchNorm2d(channels))
-        self.classifier = nn.Linear(channels, num_classes)
+        self.num_features = channels
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = classifier_layer(channels, num_classes)
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight)
@@ -158,23 +163,19 @@ class DenseNet(ImageClassifier):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.features(x))  # N x C x 7 x 7 at 224 (8 x 8 for CIFAR)
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.classifier(F.adaptive_avg_pool2d(features, 1).flatten(1))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.classifier = nn.Linear(self.classifier.in_features, num_classes)
-
 
 def _imagenet(depth: int, num_classes: int, in_chans: int, memory_efficient: bool) -> DenseNet:
     growth, blocks, stem = IMAGENET_TABLE[depth]
     return DenseNet(growth_rate=growth, block_layers=blocks, stem_channels=stem,
                     memory_efficient=memory_efficient, num_classes=num_classes,
-                    in_chans=in_chans, model_name=f"densenet{depth}")  # fmt: skip
+                    in_chans=in_chans)  # fmt: skip
 
 
 def _tv(top1: float, top5: float) -> tuple[Metric, ...]:
-    return (Metric("ImageNet-1k val", top1, top5, "torchvision weights, single 224 crop"),)
+    return (
+        Metric("ImageNet", top1, top5, "torchvision weights, 224 centre crop of 256",
+               split="ILSVRC-2012 val", crops="1 crop"),
+    )  # fmt: skip
 
 
 @register(description="DenseNet-121 (Table 1): k = 32, blocks of 6, 12, 24, 16 layers.",
@@ -216,11 +217,12 @@ def densenet161(*, num_classes: int = 1000, in_chans: int = 3,
 @register(description="DenseNet-BC for CIFAR (Table 2): L = 100, k = 12, three dense blocks "
           "of 16 bottleneck layers, compression 0.5; about 0.8 M parameters.",
           input_size=(3, 32, 32),
-          metrics=(Metric("CIFAR-10 test (with augmentation)", 95.49, None,
-                          "paper, Table 2: 4.51 % error"),))  # fmt: skip
+          metrics=(Metric("CIFAR-10", 95.49, None,
+                          "paper, Table 2: C10+ (trained with translation and mirroring), "
+                          "4.51 % error", split="CIFAR-10 test", crops="full image"),))  # fmt: skip
 def densenet_bc_100(*, num_classes: int = 10, in_chans: int = 3,
                     memory_efficient: bool = False) -> DenseNet:  # fmt: skip
     growth = 12
     return DenseNet(growth_rate=growth, block_layers=(16, 16, 16), stem_channels=2 * growth,
                     cifar_stem=True, memory_efficient=memory_efficient, num_classes=num_classes,
-                    in_chans=in_chans, model_name="densenet_bc_100")  # fmt: skip
+                    in_chans=in_chans)  # fmt: skip

@@ -15,8 +15,14 @@ slip of that implementation, kept so that its weights load), a 2x2 max pool befo
 inception5a, and dropout 0.2. 6,624,904 parameters without the auxiliary heads, 13,004,888
 with.
 
-Deviations in both: max pooling rounds up (ceil mode, as the Caffe model); the auxiliary
-heads pool adaptively to 4x4 (the paper's 5x5 stride-3 average pool at 224).
+Auxiliary heads (section 5) start with a 5x5 stride-3 average pool, 14x14 -> 4x4 at 224.
+``googlenet_paper`` has it; ``googlenet`` pools adaptively to 4x4, as torchvision does, which
+is not the same computation at 14x14 (windows of 4 at offsets 0, 3, 7, 10, not windows of 5
+at 0, 3, 6, 9), so that torchvision's weights give torchvision's auxiliary logits.
+
+Deviations in both: max pooling rounds up (ceil mode, as the Caffe model). In
+``googlenet_paper`` an adaptive pool to 4x4 follows the 5x5/3 pool (an identity at 224) and
+maps smaller than 5x5 pool only adaptively, so that other input sizes still reach fc1.
 """
 
 from __future__ import annotations
@@ -24,10 +30,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from keyarch.layers import ConvNormAct, LocalResponseNorm
-from keyarch.models.base import AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier
+from keyarch.models.base import (
+    AuxiliaryClassifiersMixin,
+    GlobalPoolHead,
+    ImageClassifier,
+    classifier_layer,
+)
 from keyarch.registry import Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -53,10 +65,7 @@ register = model_registrar(
     family="GoogLeNet",
     paper=PAPER,
     input_size=(3, 224, 224),
-    deviations=(
-        "Ceil-mode max pooling, as in the paper's Caffe model.",
-        "Auxiliary heads pool adaptively to 4x4 (the paper's 5x5/3 average pool at 224).",
-    ),
+    deviations=("Ceil-mode max pooling, as in the paper's Caffe model.",),
 )
 
 
@@ -101,14 +110,17 @@ class Variant:
     pool4_kernel: int  # max pool before inception5a: 3 in the paper, 2 in torchvision
     dropout: float
     min_input_size: int  # the smallest input whose maps survive every pooling
+    aux_pool: str  # auxiliary heads: "5x5/3" (the paper's) or "adaptive" (torchvision's)
 
 
 PAPER_VARIANT = Variant(
-    batch_norm=False, five_by_five=5, lrn=True, pool4_kernel=3, dropout=0.4, min_input_size=31
-)
+    batch_norm=False, five_by_five=5, lrn=True, pool4_kernel=3, dropout=0.4, min_input_size=31,
+    aux_pool="5x5/3",
+)  # fmt: skip
 TORCHVISION_VARIANT = Variant(
-    batch_norm=True, five_by_five=3, lrn=False, pool4_kernel=2, dropout=0.2, min_input_size=15
-)
+    batch_norm=True, five_by_five=3, lrn=False, pool4_kernel=2, dropout=0.2, min_input_size=15,
+    aux_pool="adaptive",
+)  # fmt: skip
 
 
 def _conv(variant: Variant, in_channels: int, out_channels: int, kernel: int, **options):
@@ -141,12 +153,32 @@ class InceptionModule(nn.Module):
         return torch.cat([branch(x) for branch in branches], dim=1)
 
 
+def auxiliary_pool(x: torch.Tensor) -> torch.Tensor:
+    """Section 5's "average pooling layer with 5x5 filter size and stride 3": 14x14 -> 4x4
+    at 224. An adaptive pool to 4x4 follows (an identity there), so that other sizes reach
+    fc1 with 128 x 4 x 4 values; maps under 5x5 (inputs under 79 pixels) skip the 5x5 pool."""
+    if min(x.shape[-2:]) >= 5:
+        x = F.avg_pool2d(x, 5, stride=3)  # N x C x 4 x 4 at 14x14
+    return F.adaptive_avg_pool2d(x, 4)
+
+
+torch.fx.wrap("auxiliary_pool")  # one node for fx tracing: its branch depends on the size
+
+
+class AuxiliaryPool(nn.Module):
+    """:func:`auxiliary_pool` as a layer."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return auxiliary_pool(x)
+
+
 class AuxiliaryClassifier(nn.Module):
     """Section 5: average pool, 1x1 conv with 128 filters, fc 1024, dropout 0.7, fc."""
 
     def __init__(self, in_channels: int, num_classes: int, variant: Variant) -> None:
         super().__init__()
-        self.pool = nn.AdaptiveAvgPool2d((4, 4))
+        paper_pool = variant.aux_pool == "5x5/3"
+        self.pool = AuxiliaryPool() if paper_pool else nn.AdaptiveAvgPool2d((4, 4))
         self.conv = _conv(variant, in_channels, 128, 1)
         self.fc1 = nn.Linear(128 * 4 * 4, 1024)
         self.relu = nn.ReLU(inplace=True)
@@ -162,7 +194,11 @@ class GoogLeNet(AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier):
     """Table 1: a stem of three convolutions, nine Inception modules in three stages
     (3a-3b, 4a-4e, 5a-5b) separated by max pools, global average pooling, one linear layer.
     With ``aux_logits``, training returns :class:`AuxiliaryOutputs` (aux1 on inception4a,
-    aux2 on inception4d, weight 0.3); evaluation returns the main logits only."""
+    aux2 on inception4d, weight 0.3); evaluation returns the main logits only.
+    ``num_classes=0`` builds no auxiliary classifiers: there is nothing for them to classify."""
+
+    model_name = "googlenet"
+    auxiliary_classifiers = {"aux1": "fc2", "aux2": "fc2"}
 
     def __init__(
         self,
@@ -171,10 +207,8 @@ class GoogLeNet(AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier):
         aux_logits: bool,
         num_classes: int = 1000,
         in_chans: int = 3,
-        model_name: str = "googlenet",
     ) -> None:
         super().__init__(num_classes=num_classes, in_chans=in_chans)
-        self.model_name = model_name
         self.min_input_size = variant.min_input_size
         self.aux_weight = 0.3
 
@@ -201,12 +235,13 @@ class GoogLeNet(AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier):
         self.maxpool4 = pool(variant.pool4_kernel)
         for name in ("inception5a", "inception5b"):
             self.add_module(name, InceptionModule(INCEPTION_TABLE[name], variant))
-        width = INCEPTION_TABLE["inception5b"].out_channels
-        self.aux1 = AuxiliaryClassifier(512, num_classes, variant) if aux_logits else None
-        self.aux2 = AuxiliaryClassifier(528, num_classes, variant) if aux_logits else None
+        with_aux = aux_logits and num_classes > 0
+        self.aux1 = AuxiliaryClassifier(512, num_classes, variant) if with_aux else None
+        self.aux2 = AuxiliaryClassifier(528, num_classes, variant) if with_aux else None
+        self.num_features = INCEPTION_TABLE["inception5b"].out_channels
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(variant.dropout)
-        self.fc = nn.Linear(width, num_classes)
+        self.fc = classifier_layer(self.num_features, num_classes)
         for module in self.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.init.trunc_normal_(module.weight, std=0.01, a=-2, b=2)
@@ -228,23 +263,32 @@ class GoogLeNet(AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier):
         x = self.inception5b(self.inception5a(x))  # N x 1024 x 7 x 7
         return x, ((aux1, aux2) if with_aux else ())
 
-    def reset_classifier(self, num_classes: int) -> None:
-        super().reset_classifier(num_classes)
-        for name in ("aux1", "aux2"):
-            head = getattr(self, name)
-            if head is not None:
-                head.fc2 = nn.Linear(1024, num_classes)
-
 
 @register(
     description="The paper's GoogLeNet (Table 1): no batch norm, LRN in the stem, 5x5 "
-    "branches, dropout 0.4, auxiliary classifiers for training.",
+    "branches, dropout 0.4, auxiliary classifiers for training that start with section 5's "
+    "5x5 stride-3 average pool.",
+    deviations=(
+        "The auxiliary heads' 5x5/3 average pool is followed by an adaptive pool to 4x4 (an "
+        "identity at 224), and maps under 5x5 (inputs under 79 pixels) pool only adaptively, "
+        "so that every accepted input size reaches fc1.",
+    ),
     metrics=(
         Metric(
-            "ImageNet (ILSVRC-2014 test)",
+            "ImageNet",
+            None,
+            89.93,
+            "paper, Table 3: 1 model, 1 crop, 10.07 % top-5 error (no top-1 published)",
+            split="ILSVRC-2012 val",
+            crops="1 crop",
+        ),
+        Metric(
+            "ImageNet",
             None,
             93.33,
-            "paper, Table 2: 6.67 % top-5 error, 7 models x 144 crops",
+            "paper, Tables 2 and 3: 6.67 % top-5 error, an ensemble of 7 models x 144 crops",
+            split="ILSVRC-2014 test",
+            crops="144 crops",
         ),
     ),
 )
@@ -256,7 +300,6 @@ def googlenet_paper(
         aux_logits=aux_logits,
         num_classes=num_classes,
         in_chans=in_chans,
-        model_name="googlenet_paper",
     )
 
 
@@ -267,8 +310,20 @@ def googlenet_paper(
         "Batch norm after every convolution (from Inception-v2), not in the paper.",
         "A 3x3 kernel in the branch the paper gives 5x5, a 2x2 max pool before inception5a "
         "and dropout 0.2, as in torchvision, so that its weights load.",
+        "Auxiliary heads pool adaptively to 4x4, as torchvision: not the paper's 5x5 "
+        "stride-3 average pool even at 224, where both give 4x4 from 14x14 (windows of 4 at "
+        "offsets 0, 3, 7, 10 instead of windows of 5 at 0, 3, 6, 9).",
     ),
-    metrics=(Metric("ImageNet-1k val", 69.778, 89.530, "torchvision weights, single 224 crop"),),
+    metrics=(
+        Metric(
+            "ImageNet",
+            69.778,
+            89.530,
+            "torchvision weights, 224 centre crop of 256",
+            split="ILSVRC-2012 val",
+            crops="1 crop",
+        ),
+    ),
 )
 def googlenet(*, num_classes: int = 1000, in_chans: int = 3, aux_logits: bool = False) -> GoogLeNet:
     return GoogLeNet(
@@ -276,5 +331,4 @@ def googlenet(*, num_classes: int = 1000, in_chans: int = 3, aux_logits: bool = 
         aux_logits=aux_logits,
         num_classes=num_classes,
         in_chans=in_chans,
-        model_name="googlenet",
     )

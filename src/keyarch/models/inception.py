@@ -5,15 +5,19 @@ Main ideas: factorise big convolutions (a 5x5 into two 3x3, an n x n into 1 x n 
 to save computation without losing expressiveness; shrink the grid with parallel stride-2
 convolution and pooling branches (Figure 10) instead of a pool that bottlenecks the
 representation; batch-normalised auxiliary classifier as a regulariser; label-smoothing
-regularisation. Table 1 of the paper is ``LAYOUT`` below: 299x299 input, grids of 35, 17
-and 8 pixels, 3 + 5 + 2 Inception modules.
+regularisation. Table 1 of the paper outlines the network: 299x299 input, grids of 35, 17
+and 8 pixels, 3 + 5 + 2 Inception modules; ``InceptionV3`` builds the released form of it,
+stage by stage (see the deviations).
 
 Layer names are those of the authors' released TensorFlow model (Conv2d_1a_3x3,
 Mixed_5b ...), which torchvision and timm keep, so the weights of both load as they are;
 the module classes carry the paper's figure numbers.
 
-Deviations: the 17x17 stage has 4 modules in the released model (Mixed_6b-6e) where
-Table 1 says 5; the released model is followed. Batch norm (eps 1e-3) follows every
+Deviations: the released model is followed where it differs from Table 1. Its stem, after
+the first pool (73x73x64), is a 1x1 convolution to 80 channels, a 3x3 to 192 (71x71) and a
+3x3/2 max pool (35x35x192); Table 1 lists a 3x3/1 convolution to 80, a 3x3/2 to 192 and a
+3x3/1 to 288, so that the first module would take 288 channels, not 192. The 17x17 stage has
+4 modules (Mixed_6b-6e) where Table 1 says 5. Batch norm (eps 1e-3) follows every
 convolution, as in the released model.
 """
 
@@ -24,7 +28,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from keyarch.layers import inception_conv as conv
-from keyarch.models.base import AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier
+from keyarch.models.base import (
+    AuxiliaryClassifiersMixin,
+    GlobalPoolHead,
+    ImageClassifier,
+    classifier_layer,
+)
 from keyarch.registry import Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -180,14 +189,16 @@ class AuxiliaryClassifier(nn.Module):
 
 class InceptionV3(AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier):
     """Table 1, as released: stem, 3 x Figure 5, reduction, 4 x Figure 6, reduction,
-    2 x Figure 7, pooling, dropout 0.5, linear; the auxiliary head on Mixed_6e."""
+    2 x Figure 7, pooling, dropout 0.5, linear; the auxiliary head on Mixed_6e (none with
+    ``num_classes=0``)."""
 
+    model_name = "inception_v3"
     min_input_size = 75
+    auxiliary_classifiers = {"AuxLogits": "fc"}
 
     def __init__(self, *, aux_logits: bool, num_classes: int = 1000, in_chans: int = 3,
                  dropout: float = 0.5) -> None:  # fmt: skip
         super().__init__(num_classes=num_classes, in_chans=in_chans)
-        self.model_name = "inception_v3"
         self.aux_weight = 0.4  # the released training code's weight; the paper gives none
         self.Conv2d_1a_3x3 = conv(in_chans, 32, 3, stride=2)
         self.Conv2d_2a_3x3 = conv(32, 32, 3)
@@ -204,13 +215,15 @@ class InceptionV3(AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier):
         self.Mixed_6c = InceptionFigure6(768, channels_7x7=160)
         self.Mixed_6d = InceptionFigure6(768, channels_7x7=160)
         self.Mixed_6e = InceptionFigure6(768, channels_7x7=192)
-        self.AuxLogits = AuxiliaryClassifier(768, num_classes) if aux_logits else None
+        with_aux = aux_logits and num_classes > 0
+        self.AuxLogits = AuxiliaryClassifier(768, num_classes) if with_aux else None
         self.Mixed_7a = GridReduction17(768)
         self.Mixed_7b = InceptionFigure7(1280)
         self.Mixed_7c = InceptionFigure7(2048)
+        self.num_features = 2048
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(2048, num_classes)
+        self.fc = classifier_layer(2048, num_classes)
         for module in self.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.init.trunc_normal_(module.weight, std=0.1, a=-2, b=2)
@@ -228,17 +241,34 @@ class InceptionV3(AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier):
         x = self.Mixed_7a(x)  # N x 1280 x 8 x 8
         return self.Mixed_7c(self.Mixed_7b(x)), aux  # N x 2048 x 8 x 8
 
-    def reset_classifier(self, num_classes: int) -> None:
-        super().reset_classifier(num_classes)
-        if self.AuxLogits is not None:
-            self.AuxLogits.fc = nn.Linear(768, num_classes)
-
 
 @register(
     description="Inception-v3 as released (Table 1 with 4 modules on the 17x17 grid): "
     "23,834,568 parameters, 27,161,264 with the auxiliary classifier.",
-    deviations=("4 Inception modules on the 17x17 grid, as released, where Table 1 has 5.",),
-    metrics=(Metric("ImageNet-1k val", 77.294, 93.450, "torchvision weights, single 299 crop"),),
+    deviations=(
+        "The stem as released: after the first pool, 1x1 conv to 80, 3x3 conv to 192 and a "
+        "3x3/2 max pool; Table 1 has 3x3/1 conv to 80, 3x3/2 conv to 192 and 3x3/1 conv to "
+        "288 (the first Inception module then takes 288 channels, not 192).",
+        "4 Inception modules on the 17x17 grid, as released, where Table 1 has 5.",
+    ),
+    metrics=(
+        Metric(
+            "ImageNet",
+            77.294,
+            93.450,
+            "torchvision weights, 299 centre crop of 342",
+            split="ILSVRC-2012 val",
+            crops="1 crop",
+        ),
+        Metric(
+            "ImageNet",
+            78.8,
+            94.4,
+            "paper, Table 3: single crop, 21.2 / 5.6 % error",
+            split="ILSVRC-2012 val",
+            crops="1 crop",
+        ),
+    ),
 )
 def inception_v3(*, num_classes: int = 1000, in_chans: int = 3, aux_logits: bool = False,
                  dropout: float = 0.5) -> InceptionV3:  # fmt: skip

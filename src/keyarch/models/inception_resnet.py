@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from keyarch.layers import inception_conv as conv
-from keyarch.models.base import GlobalPoolHead, ImageClassifier
+from keyarch.models.base import GlobalPoolHead, ImageClassifier, classifier_layer
 from keyarch.models.inception_v4 import PAPER, REDUCTION_A, Concat, ReductionA, average_pool
 from keyarch.registry import Metric, model_registrar
 
@@ -119,11 +119,11 @@ class InceptionResNetV2(GlobalPoolHead, ImageClassifier):
     """Stem, Inception-ResNet-A x 10, Reduction-A, -B x 20, Reduction-B, -C x 10, a 1x1
     convolution to 1536 channels, average pooling, dropout, linear."""
 
+    model_name = "inception_resnet_v2"
     min_input_size = 75
 
     def __init__(self, *, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.2):
         super().__init__(num_classes=num_classes, in_chans=in_chans)
-        self.model_name = "inception_resnet_v2"
         self.stem = nn.Sequential(OrderedDict(
             conv2d_1a=conv(in_chans, 32, 3, stride=2), conv2d_2a=conv(32, 32, 3),
             conv2d_2b=conv(32, 64, 3, padding=1), maxpool_3a=nn.MaxPool2d(3, stride=2),
@@ -142,9 +142,10 @@ class InceptionResNetV2(GlobalPoolHead, ImageClassifier):
             inception_resnet_c(1.0, activation=False),  # the released model's last block
         )
         self.conv2d_7b = conv(2080, 1536, 1)  # N x 1536 x 8 x 8
+        self.num_features = 1536
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)  # keep probability 0.8
-        self.fc = nn.Linear(1536, num_classes)
+        self.fc = classifier_layer(1536, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.inception_resnet_a(self.stem(x))  # N x 320 x 35 x 35
@@ -157,7 +158,15 @@ class InceptionResNetV2(GlobalPoolHead, ImageClassifier):
     description="Inception-ResNet-v2 as released: residual Inception blocks scaled by "
     "0.17 / 0.10 / 0.20; 55,843,464 parameters.",
     metrics=(
-        Metric("ImageNet (val)", 80.1, 95.1, "paper, Table 2: single crop, 19.9 / 4.9 % error"),
+        Metric(
+            "ImageNet",
+            80.1,
+            95.1,
+            "paper, Table 2: single crop, single model, 19.9 / "
+            "4.9 % error on the non-blacklisted part of the validation set",
+            split="ILSVRC-2012 val",
+            crops="1 crop",
+        ),
     ),
 )
 def inception_resnet_v2(*, num_classes: int = 1000, in_chans: int = 3,
@@ -212,11 +221,11 @@ class InceptionResNetV1(GlobalPoolHead, ImageClassifier):
     """Figure 15: stem (Figure 14), 5 x A, Reduction-A, 10 x B, Reduction-B, 5 x C,
     average pooling, dropout (keep 0.8), linear."""
 
+    model_name = "inception_resnet_v1"
     min_input_size = 75
 
     def __init__(self, *, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.2):
         super().__init__(num_classes=num_classes, in_chans=in_chans)
-        self.model_name = "inception_resnet_v1"
         self.stem = nn.Sequential(OrderedDict(
             conv1=conv(in_chans, 32, 3, stride=2), conv2=conv(32, 32, 3),
             conv3=conv(32, 64, 3, padding=1), maxpool=nn.MaxPool2d(3, stride=2),
@@ -230,9 +239,10 @@ class InceptionResNetV1(GlobalPoolHead, ImageClassifier):
         self.reduction_b = V1ReductionB()  # N x 1792 x 8 x 8
         count, scale = REPEATS_V1["c"]
         self.inception_resnet_c = nn.Sequential(*[v1_block_c(scale) for _ in range(count)])
+        self.num_features = 1792
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(1792, num_classes)
+        self.fc = classifier_layer(1792, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.inception_resnet_a(self.stem(x))  # N x 256 x 35 x 35
@@ -248,7 +258,15 @@ class InceptionResNetV1(GlobalPoolHead, ImageClassifier):
         "0.20) are Inception-ResNet-v2's, which the paper does not give for v1.",
     ),
     metrics=(
-        Metric("ImageNet (val)", 78.7, 94.5, "paper, Table 2: single crop, 21.3 / 5.5 % error"),
+        Metric(
+            "ImageNet",
+            78.7,
+            94.5,
+            "paper, Table 2: single crop, single model, 21.3 / "
+            "5.5 % error on the non-blacklisted part of the validation set",
+            split="ILSVRC-2012 val",
+            crops="1 crop",
+        ),
     ),
 )
 def inception_resnet_v1(*, num_classes: int = 1000, in_chans: int = 3,

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from keyarch.layers import inception_conv as conv
-from keyarch.models.base import GlobalPoolHead, ImageClassifier
+from keyarch.models.base import GlobalPoolHead, ImageClassifier, classifier_layer
 from keyarch.registry import Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -204,20 +204,21 @@ class InceptionV4(GlobalPoolHead, ImageClassifier):
     """Figure 9: stem, 4 x Inception-A, Reduction-A, 7 x Inception-B, Reduction-B,
     3 x Inception-C, average pooling, dropout, linear."""
 
+    model_name = "inception_v4"
     min_input_size = 75
 
     def __init__(self, *, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.2):
         super().__init__(num_classes=num_classes, in_chans=in_chans)
-        self.model_name = "inception_v4"
         self.stem = Stem(in_chans)  # N x 384 x 35 x 35
         self.inception_a = nn.Sequential(*[InceptionA() for _ in range(4)])
         self.reduction_a = ReductionA(384, *REDUCTION_A["inception_v4"])  # N x 1024 x 17 x 17
         self.inception_b = nn.Sequential(*[InceptionB() for _ in range(7)])
         self.reduction_b = ReductionB()  # N x 1536 x 8 x 8
         self.inception_c = nn.Sequential(*[InceptionC() for _ in range(3)])
+        self.num_features = 1536
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)  # keep probability 0.8
-        self.fc = nn.Linear(1536, num_classes)
+        self.fc = classifier_layer(1536, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.inception_a(self.stem(x))  # N x 384 x 35 x 35
@@ -229,7 +230,15 @@ class InceptionV4(GlobalPoolHead, ImageClassifier):
     description="Figure 9: stem, 4/7/3 Inception-A/B/C blocks with Reduction-A and -B; "
     "42,679,816 parameters.",
     metrics=(
-        Metric("ImageNet (val)", 80.0, 95.0, "paper, Table 2: single crop, 20.0 / 5.0 % error"),
+        Metric(
+            "ImageNet",
+            80.0,
+            95.0,
+            "paper, Table 2: single crop, single model, 20.0 / "
+            "5.0 % error on the non-blacklisted part of the validation set",
+            split="ILSVRC-2012 val",
+            crops="1 crop",
+        ),
     ),
 )
 def inception_v4(

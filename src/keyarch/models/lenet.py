@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from keyarch.errors import BadInput
-from keyarch.models.base import ImageClassifier
-from keyarch.registry import Metric, Paper, model_registrar
+from keyarch.models.base import ImageClassifier, classifier_layer
+from keyarch.registry import Metric, Paper, check_count, model_registrar
 
 PAPER = Paper(
     title="Gradient-Based Learning Applied to Document Recognition",
@@ -173,9 +173,21 @@ def _lecun_uniform_(module: nn.Module) -> None:
             nn.init.uniform_(conv_or_linear.bias, -bound, bound)
 
 
-class LeNet5(ImageClassifier):
+class F6Head:
+    """The head of both LeNets: C5's 120 maps of 1x1, F6 (84 units, squashed), ``output``;
+    the pre-logits are F6's 84 values."""
+
+    classifier_name = "output"
+    head_hidden_size = 84
+
+    def forward_pre_logits(self, features: torch.Tensor) -> torch.Tensor:
+        return self.F6_act(self.F6(features.flatten(1)))  # N x 84
+
+
+class LeNet5(F6Head, ImageClassifier):
     """LeNet-5, section II-B: a 32x32 image in, ten RBF scores out."""
 
+    model_name = "lenet5"
     min_input_size = 32
     fixed_input_size = True
 
@@ -184,9 +196,9 @@ class LeNet5(ImageClassifier):
         if num_classes != 10:
             raise BadInput(
                 f"lenet5: the RBF output has fixed prototypes for the 10 digits, so "
-                f"num_classes must be 10, got {num_classes}; use lenet5_modern for other tasks"
+                f"num_classes must be 10, got {num_classes}; F6's 84 features come from "
+                f"forward_head(features, pre_logits=True), and lenet5_modern takes any number"
             )
-        self.model_name = "lenet5"
         squash = ScaledTanh
         self.features = nn.Sequential(
             OrderedDict(
@@ -202,6 +214,7 @@ class LeNet5(ImageClassifier):
                 C5_act=squash(),
             )
         )
+        self.num_features = 120
         self.F6 = nn.Linear(120, 84)
         self.F6_act = squash()
         self.output = EuclideanRBF(digit_prototypes())
@@ -210,25 +223,24 @@ class LeNet5(ImageClassifier):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)  # N x 120 x 1 x 1
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.output(self.F6_act(self.F6(features.flatten(1))))
-
     def reset_classifier(self, num_classes: int) -> None:
+        check_count(num_classes, "num_classes", self.model_name)
         raise BadInput(
-            "lenet5: the RBF output's prototypes are fixed bitmaps of the 10 digits and cannot "
-            f"be reset to {num_classes} classes; use lenet5_modern"
+            f"{self.model_name}: the RBF output's prototypes are fixed bitmaps of the 10 "
+            f"digits and cannot be reset to {num_classes} classes; F6's 84 features come from "
+            "forward_head(features, pre_logits=True); use lenet5_modern for other heads"
         )
 
 
-class LeNet5Modern(ImageClassifier):
+class LeNet5Modern(F6Head, ImageClassifier):
     """LeNet-5's shape with ReLU, max pooling, a fully connected C3 and a linear output."""
 
+    model_name = "lenet5_modern"
     min_input_size = 32
     fixed_input_size = True
 
     def __init__(self, *, num_classes: int = 10, in_chans: int = 1) -> None:
         super().__init__(num_classes=num_classes, in_chans=in_chans)
-        self.model_name = "lenet5_modern"
         self.features = nn.Sequential(
             OrderedDict(
                 C1=nn.Conv2d(in_chans, 6, 5),  # N x 6 x 28 x 28
@@ -241,25 +253,28 @@ class LeNet5Modern(ImageClassifier):
                 C5_act=nn.ReLU(),
             )
         )
+        self.num_features = 120
         self.F6 = nn.Linear(120, 84)
         self.F6_act = nn.ReLU()
-        self.output = nn.Linear(84, num_classes)
+        self.output = classifier_layer(84, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.output(self.F6_act(self.F6(features.flatten(1))))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.output = nn.Linear(84, num_classes)
+        return self.features(x)  # N x 120 x 1 x 1
 
 
 @register(
     description="The paper's LeNet-5: scaled tanh, trainable subsampling, Table I's C3, "
     "F6 of 84 units and a Euclidean RBF output with fixed 7x12 digit prototypes.",
-    metrics=(Metric("MNIST test", 99.05, None, "paper, section III-C: 0.95 % test error"),),
+    metrics=(
+        Metric(
+            "MNIST",
+            99.05,
+            None,
+            "paper, section III-C: 0.95 % test error",
+            split="MNIST test",
+            crops="full image",
+        ),
+    ),
     deviations=(
         "The RBF output returns negated squared distances (larger = more likely); "
         "cross-entropy on them is the paper's MAP criterion with j -> infinity.",

@@ -56,28 +56,30 @@ class SEBottleneck(Bottleneck):
 
 
 def _se_resnet(depth: int, num_classes: int, in_chans: int) -> ResNet:
-    model = ResNet(depth, stride_on="1x1", num_classes=num_classes, in_chans=in_chans,
-                   model_name=f"se_resnet{depth}", block=SEBottleneck, ceil_pool=True)  # fmt: skip
-    return model
+    return ResNet(depth, stride_on="1x1", num_classes=num_classes, in_chans=in_chans,
+                  block=SEBottleneck, ceil_pool=True)  # fmt: skip
 
 
 @register(description="SE-ResNet-50 (Table 1): ResNet-50 with an SE block (ratio 16) in "
           "every bottleneck; 28,088,024 parameters.",
-          metrics=(Metric("ImageNet (val)", 76.71, 93.38,
-                          "paper, Table 2: single 224 crop, 23.29 / 6.62 % error"),))  # fmt: skip
+          metrics=(Metric("ImageNet", 76.71, 93.38,
+                          "paper, Table 2: single 224 crop, 23.29 / 6.62 % error",
+                          split="ILSVRC-2012 val", crops="1 crop"),))  # fmt: skip
 def se_resnet50(*, num_classes: int = 1000, in_chans: int = 3) -> nn.Module:
     return _se_resnet(50, num_classes, in_chans)
 
 
 @register(description="SE-ResNet-101: ResNet-101 with SE blocks; 49,326,872 parameters.",
-          metrics=(Metric("ImageNet (val)", 77.62, 93.93,
-                          "paper, Table 2: single 224 crop, 22.38 / 6.07 % error"),))  # fmt: skip
+          metrics=(Metric("ImageNet", 77.62, 93.93,
+                          "paper, Table 2: single 224 crop, 22.38 / 6.07 % error",
+                          split="ILSVRC-2012 val", crops="1 crop"),))  # fmt: skip
 def se_resnet101(*, num_classes: int = 1000, in_chans: int = 3) -> nn.Module:
     return _se_resnet(101, num_classes, in_chans)
 
 
 @register(description="SE-ResNet-152: ResNet-152 with SE blocks; 66,821,848 parameters.",
-          metrics=(Metric("ImageNet (val)", 78.43, 94.27,
-                          "paper, Table 2: single 224 crop, 21.57 / 5.73 % error"),))  # fmt: skip
+          metrics=(Metric("ImageNet", 78.43, 94.27,
+                          "paper, Table 2: single 224 crop, 21.57 / 5.73 % error",
+                          split="ILSVRC-2012 val", crops="1 crop"),))  # fmt: skip
 def se_resnet152(*, num_classes: int = 1000, in_chans: int = 3) -> nn.Module:
     return _se_resnet(152, num_classes, in_chans)

@@ -7,8 +7,14 @@ five max-pooling stages, width doubling from 64 to 512, and three fully connecte
 ``VGG_CONFIGS`` copies Table 1 column by column (A, A-LRN, B, C, D, E), in the paper's
 own notation: "conv3-64" is a 3x3 convolution with 64 channels.
 
+Testing (section 3.2) is dense: fc6 becomes a 7x7 convolution and fc7, fc8 1x1 ones, the
+network runs over the whole rescaled image and its class score map is averaged.
+``VGG.dense_forward`` does this with the fc weights viewed as kernels; ``forward`` is the
+224-crop classifier, and the two agree at 224, where the score map is 1x1.
+
 Deviations: an adaptive 7x7 average pool before fc6 (identity at 224, as torchvision),
-so inputs down to 32x32 work; weights start from Glorot initialisation, which the paper
+so inputs down to 32x32 work (at other sizes ``forward`` is not the paper's dense
+evaluation: ``dense_forward`` is); weights start from Glorot initialisation, which the paper
 (section 3.1) reports works as well as its staged pre-training from configuration A; the
 ``_bn`` variants (batch norm after every convolution, keeping the convolution's bias as
 torchvision does) are not in the paper.
@@ -19,11 +25,12 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from keyarch.errors import BadInput
 from keyarch.layers import ConvNormAct, LocalResponseNorm
-from keyarch.models.base import ImageClassifier
+from keyarch.models.base import ImageClassifier, MultilayerHead, classifier_layer
 from keyarch.registry import Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -49,7 +56,8 @@ register = model_registrar(
     input_size=(3, 224, 224),
     deviations=(
         "Adaptive 7x7 average pooling before fc6 (identity at 224, as torchvision), so "
-        "inputs down to 32x32 work.",
+        "inputs down to 32x32 work; forward at other sizes is not the paper's dense "
+        "evaluation, which dense_forward is (fc layers as convolutions, score map averaged).",
         "Glorot initialisation instead of staged training from configuration A (the paper, "
         "section 3.1, reports it works as well).",
     ),
@@ -84,10 +92,11 @@ def parse_layer(spec: str) -> tuple[int, int]:
     return int(kind.removeprefix("conv")), int(channels)
 
 
-class VGG(ImageClassifier):
+class VGG(MultilayerHead, ImageClassifier):
     """Five stages of convolutions (conv1_1 ... conv5_k), each closed by a 2x2 max pool,
     then fc6, fc7 (4096 units, dropout) and fc8."""
 
+    model_name = "vgg"
     min_input_size = 32
 
     def __init__(
@@ -98,12 +107,10 @@ class VGG(ImageClassifier):
         num_classes: int = 1000,
         in_chans: int = 3,
         dropout: float = 0.5,
-        model_name: str = "vgg",
     ) -> None:
         super().__init__(num_classes=num_classes, in_chans=in_chans)
         if config not in VGG_CONFIGS:
             raise BadInput(f"unknown VGG configuration {config!r}; expected {list(VGG_CONFIGS)}")
-        self.model_name = model_name
         self.config = config
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         channels = in_chans
@@ -121,6 +128,7 @@ class VGG(ImageClassifier):
                 channels = width
             layers[f"pool{stage}"] = nn.MaxPool2d(2, stride=2)
         self.features = nn.Sequential(layers)
+        self.num_features = channels
         self.pool = nn.AdaptiveAvgPool2d((7, 7))
         self.classifier = nn.Sequential(
             OrderedDict(
@@ -130,7 +138,7 @@ class VGG(ImageClassifier):
                 fc7=nn.Linear(4096, 4096),
                 relu7=nn.ReLU(inplace=True),
                 drop7=nn.Dropout(dropout),
-                fc8=nn.Linear(4096, num_classes),
+                fc8=classifier_layer(4096, num_classes),
             )
         )
         self._init_weights()
@@ -141,30 +149,59 @@ class VGG(ImageClassifier):
                 nn.init.xavier_uniform_(module.weight)
                 nn.init.zeros_(module.bias)
 
+    def dense_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Section 3.2's dense evaluation: fc6 applied as a 7x7 convolution and fc7, fc8 as
+        1x1 convolutions over the whole image, with the fc weights viewed as kernels (no
+        copies); the class score map is averaged over its positions. N x num_classes.
+
+        At 224x224 the score map is 1x1 and this equals ``forward``; at 384 it is 6x6, the
+        scores of 36 windows of 224 pixels at a stride of 32 at once. Feature maps smaller
+        than fc6's 7x7 window (inputs under 224) are first pooled to 7x7, as ``forward`` does.
+        """
+        self.check_input(x)
+        features = self.forward_features(x)  # N x 512 x H/32 x W/32
+        if min(features.shape[-2:]) < 7:
+            features = self.pool(features)  # N x 512 x 7 x 7
+        head = self.classifier
+        fc6 = head.fc6.weight.view(head.fc6.out_features, features.shape[1], 7, 7)
+        x = head.drop6(head.relu6(F.conv2d(features, fc6, head.fc6.bias)))
+        # N x 4096 x (H/32 - 6) x (W/32 - 6)
+        x = head.drop7(head.relu7(F.conv2d(x, head.fc7.weight[:, :, None, None], head.fc7.bias)))
+        if isinstance(head.fc8, nn.Linear):  # nn.Identity after num_classes=0: pre-logits
+            x = F.conv2d(x, head.fc8.weight[:, :, None, None], head.fc8.bias)
+        return x.mean(dim=(-2, -1))  # the class score map, averaged: N x num_classes
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)  # N x 512 x 7 x 7 at 224
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.pool(features).flatten(1))  # N x num_classes
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.classifier.fc8 = nn.Linear(4096, num_classes)
-
 
 def _imagenet(top1: float, top5: float) -> tuple[Metric, ...]:
-    return (Metric("ImageNet-1k val", top1, top5, "torchvision weights, single 224 crop"),)
+    return (
+        Metric("ImageNet", top1, top5, "torchvision weights, 224 centre crop of 256",
+               split="ILSVRC-2012 val", crops="1 crop"),
+    )  # fmt: skip
 
 
-def _vgg(config: str, name: str, batch_norm: bool, **options) -> VGG:
-    return VGG(config, batch_norm=batch_norm, model_name=name, **options)
+def _table_5(dense: tuple[float, float], both: tuple[float, float]) -> tuple[Metric, ...]:
+    """Table 5: trained with scale jittering S in [256, 512], tested at Q = 256, 384, 512."""
+    setting = "paper, Table 5 (trained at S in [256, 512], tested at Q = 256, 384, 512)"
+    return (
+        Metric("ImageNet", *dense, f"{setting}: dense evaluation (section 3.2)",
+               split="ILSVRC-2012 val", crops="dense, 3 scales"),
+        Metric("ImageNet", *both, f"{setting}: multi-crop (50 per scale) and dense combined",
+               split="ILSVRC-2012 val", crops="150 crops & dense, 3 scales"),
+    )  # fmt: skip
+
+
+def _vgg(config: str, batch_norm: bool, **options) -> VGG:
+    return VGG(config, batch_norm=batch_norm, **options)
 
 
 @register(
     description="Configuration A of Table 1: 11 weight layers.", metrics=_imagenet(69.020, 88.628)
 )
 def vgg11(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
-    return _vgg("A", "vgg11", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+    return _vgg("A", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
 @register(
@@ -172,16 +209,14 @@ def vgg11(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -
     "after conv1_1 (the paper finds it does not help, Table 3)."
 )
 def vgg11_lrn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
-    return _vgg(
-        "A-LRN", "vgg11_lrn", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout
-    )
+    return _vgg("A-LRN", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
 @register(
     description="Configuration B of Table 1: 13 weight layers.", metrics=_imagenet(69.928, 89.246)
 )
 def vgg13(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
-    return _vgg("B", "vgg13", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+    return _vgg("B", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
 @register(
@@ -189,23 +224,23 @@ def vgg13(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -
     "a 1x1 convolution (extra non-linearity without more receptive field)."
 )
 def vgg16c(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
-    return _vgg("C", "vgg16c", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+    return _vgg("C", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
 @register(
     description="Configuration D of Table 1, 'VGG-16': 16 weight layers, 138,357,544 parameters.",
-    metrics=_imagenet(71.592, 90.382),
+    metrics=_imagenet(71.592, 90.382) + _table_5((75.2, 92.5), (75.6, 92.8)),
 )
 def vgg16(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
-    return _vgg("D", "vgg16", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+    return _vgg("D", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
 @register(
     description="Configuration E of Table 1, 'VGG-19': 19 weight layers.",
-    metrics=_imagenet(72.376, 90.876),
+    metrics=_imagenet(72.376, 90.876) + _table_5((75.2, 92.5), (75.6, 92.9)),
 )
 def vgg19(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
-    return _vgg("E", "vgg19", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+    return _vgg("E", False, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
 _BN = ("Batch norm after every convolution (Ioffe & Szegedy 2015) is not in the paper.",)
@@ -217,7 +252,7 @@ _BN = ("Batch norm after every convolution (Ioffe & Szegedy 2015) is not in the 
     metrics=_imagenet(70.370, 89.810),
 )
 def vgg11_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
-    return _vgg("A", "vgg11_bn", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+    return _vgg("A", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
 @register(
@@ -226,12 +261,12 @@ def vgg11_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5
     metrics=_imagenet(71.586, 90.374),
 )
 def vgg13_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
-    return _vgg("B", "vgg13_bn", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+    return _vgg("B", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
 @register(description="Configuration C with batch norm after every convolution.", deviations=_BN)
 def vgg16c_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
-    return _vgg("C", "vgg16c_bn", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+    return _vgg("C", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
 @register(
@@ -240,7 +275,7 @@ def vgg16c_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.
     metrics=_imagenet(73.360, 91.516),
 )
 def vgg16_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
-    return _vgg("D", "vgg16_bn", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+    return _vgg("D", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
 
 
 @register(
@@ -249,4 +284,4 @@ def vgg16_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5
     metrics=_imagenet(74.218, 91.842),
 )
 def vgg19_bn(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> VGG:
-    return _vgg("E", "vgg19_bn", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+    return _vgg("E", True, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
