@@ -61,6 +61,7 @@ def test_every_torchvision_converter_is_listed():
     families = [*TORCHVISION_MODELS, "googlenet", "inception_v3"]
     families += [f"resnet{d}" for d in (18, 34, 50, 101, 152)]
     families += [f"densenet{d}" for d in (121, 161, 169, 201)]
+    families += [f"mobilenet_v2_{w}" for w in ("035", "050", "075", "100", "140")]
     assert supported("torchvision") == sorted(families)
 
 

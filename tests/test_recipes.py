@@ -144,3 +144,34 @@ def test_zfnet_renormalises_filters_whose_rms_exceeds_the_radius():
     rms = conv.weight.square().mean(dim=(1, 2, 3)).sqrt()
     assert rms.tolist() == pytest.approx([0.05, 0.1, 0.1])
     assert conv.weight[2].max().item() == pytest.approx(-0.1)  # scaled, not clipped
+
+
+def test_every_family_with_a_paper_recipe_gets_it_on_image_folders():
+    import keyarch
+
+    families = {keyarch.model_card(name).family for name in keyarch.list_models()}
+    for family in families - {"LeNet"}:
+        recipe = default_recipe(family, "folder")
+        assert recipe.name.endswith("-paper"), (family, recipe.name)
+
+
+def test_efficient_networks_recipes_follow_their_papers():
+    v2 = default_recipe("MobileNetV2", "folder")
+    assert (v2.optimizer, v2.lr, v2.gamma, v2.schedule, v2.weight_decay) == (
+        "rmsprop", 0.045, 0.98, "exponential", 4e-5)  # fmt: skip
+    assert v2.lr_at(10 * 100, 100) == pytest.approx(0.045 * 0.98**10)
+    vit = default_recipe("MobileViT", "folder")
+    assert (vit.optimizer, vit.lr, vit.weight_decay, vit.label_smoothing) == (
+        "adamw", 0.002, 0.01, 0.1)  # fmt: skip
+    efficient = default_recipe("EfficientNet", "folder")
+    assert efficient.lr_at(24 * 10, 10) == pytest.approx(0.256 * 0.97**10)
+    assert efficient.rmsprop_eps == 1e-3
+    assert _optimizer(efficient, torch.nn.Linear(2, 2)).defaults["eps"] == 1e-3
+
+
+def test_short_names_build_the_default_width():
+    import keyarch
+
+    assert keyarch.create_model("mobilenet_v2", num_classes=0).model_name == "mobilenet_v2_100"
+    assert keyarch.model_card("mobilenet_v1").name == "mobilenet_v1_100"
+    assert "mobilenet_v2" not in keyarch.list_models()  # listed once, under its full name

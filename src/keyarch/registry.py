@@ -195,9 +195,18 @@ def list_models(pattern: str = "*") -> list[str]:
     return sorted(n for n in _BUILDERS if fnmatch.fnmatchcase(n, pattern))
 
 
+# Short names the references use for a family's default width: they build the same model.
+ALIASES = {"mobilenet_v1": "mobilenet_v1_100", "mobilenet_v2": "mobilenet_v2_100"}
+
+
+def _resolve(name: object) -> object:
+    return ALIASES.get(name, name) if isinstance(name, str) else name
+
+
 def model_card(name: str) -> ModelCard:
     """The card of a registered model: its paper, main ideas, deviations and published metrics."""
     _ensure_models_imported()
+    name = _resolve(name)
     if name not in _CARDS:
         raise _unknown(name)
     return _CARDS[name]
@@ -222,7 +231,11 @@ def check_count(value: object, what: str, model: str) -> int:
 
 
 def create_model(
-    name: str, num_classes: int | None = None, in_chans: int | None = None, **kwargs
+    name: str,
+    num_classes: int | None = None,
+    in_chans: int | None = None,
+    pretrained: bool = False,
+    **kwargs,
 ) -> nn.Module:
     """Build a registered model; ``num_classes`` and ``in_chans`` override its defaults.
 
@@ -230,10 +243,16 @@ def create_model(
     features (the pre-logits). Other keyword arguments go to the model's builder;
     ``keyarch info NAME`` lists them. The returned model carries its registered name as
     ``model.model_name`` and its card as ``model.card``.
+
+    ``pretrained=True`` loads published weights (see ``keyarch.pretrained``) and attaches
+    their record as ``model.pretrained_weights`` and ``model.pretrained_cfg``.
     """
     _ensure_models_imported()
+    name = _resolve(name)
     if not isinstance(name, str) or name not in _BUILDERS:
         raise _unknown(name)
+    if not isinstance(pretrained, bool):
+        raise BadType(f"{name}: pretrained must be True or False, got {pretrained!r}")
     builder = _BUILDERS[name]
     accepted = inspect.signature(builder).parameters
     options = dict(kwargs)
@@ -248,12 +267,17 @@ def create_model(
     model = builder(**options)
     model.model_name = name
     model.card = _CARDS[name]
+    if pretrained:
+        from keyarch.pretrained import load_pretrained
+
+        load_pretrained(model, name)
     return model
 
 
 def builder_options(name: str) -> dict[str, object]:
     """The keyword arguments a model's builder accepts, with their defaults."""
     _ensure_models_imported()
+    name = _resolve(name)
     if name not in _BUILDERS:
         raise _unknown(name)
     return {

@@ -15,9 +15,13 @@ import torch
 from keyarch.compat import (
     alexnet,
     densenet,
+    efficientnet,
     googlenet,
     inception,
     inception_v4,
+    mobilenet,
+    mobilevit,
+    nasnet,
     resnet,
     vgg,
     xception,
@@ -25,19 +29,28 @@ from keyarch.compat import (
 from keyarch.compat.tables import rename_keys
 from keyarch.errors import BadInput, BadType
 
-SOURCES = ("torchvision", "timm")
+SOURCES = ("torchvision", "timm", efficientnet.WEIGHTS_PACKAGE)
 
 # (source, model name) -> {source key prefix: keyarch key prefix}
 _TABLES: dict[tuple[str, str], dict[str, str]] = {
     **{("timm", name): table for name, table in xception.timm_tables().items()},
     **{("timm", name): table for name, table in inception_v4.TIMM.items()},
     **{("timm", name): table for name, table in resnet.timm_se_tables().items()},
+    **{("timm", name): table for name, table in mobilevit.timm_tables().items()},
+    **{("timm", name): table for name, table in mobilenet.timm_tables().items()},
+    **{("timm", name): table for name, table in nasnet.timm_tables().items()},
+    **{("torchvision", name): table for name, table in mobilenet.torchvision_tables().items()},
     **{("torchvision", name): table for name, table in alexnet.TORCHVISION.items()},
     **{("torchvision", name): table for name, table in inception.TORCHVISION.items()},
     **{("torchvision", name): table for name, table in vgg.torchvision_tables().items()},
     **{("torchvision", name): table for name, table in googlenet.torchvision_tables().items()},
     **{("torchvision", name): table for name, table in resnet.torchvision_tables().items()},
     **{("torchvision", name): table for name, table in densenet.TORCHVISION.items()},
+    **{("timm", name): table for name, table in efficientnet.timm_tables().items()},
+    **{
+        (efficientnet.WEIGHTS_PACKAGE, name): table
+        for name, table in efficientnet.package_tables().items()
+    },
 }
 
 

@@ -22,6 +22,8 @@ number of processes (each takes its rows of the global batch).
   distortions (GoogLeNet cites them, arXiv:1312.5402 section 2.1 describes them): contrast,
   brightness and colour each enhanced by a factor drawn from [0.5, 1.5], in a random order,
   as PIL's ``ImageEnhance`` does.
+* ``resized-crop``: the same crops and flips without colour changes (SENet, MobileViT:
+  "random resized cropping and horizontal flipping").
 * ``inception-light`` (BN-Inception, section 4.2.1: "reduce the photometric distortions"):
   the same with factors from [0.75, 1.25] (the paper gives no number: assumed).
 
@@ -37,8 +39,9 @@ import torch
 import torch.nn.functional as F
 
 from keyarch.errors import BadInput
+from keyarch.train.recipes import AUGMENTATIONS
 
-RANDOM_KINDS = ("distort", "crop-flip", "alexnet", "vgg", "inception", "inception-light")
+RANDOM_KINDS = tuple(kind for kind in AUGMENTATIONS if kind not in ("none", "pad"))
 # how far from 1 the photometric enhancement factors go, per augmentation
 PHOTOMETRIC_RANGE = {"inception": 0.5, "inception-light": 0.25}
 

@@ -129,9 +129,10 @@ def train_transform(
         steps = [v2.Resize(resize, antialias=True), v2.RandomCrop(crop), v2.RandomHorizontalFlip()]
     elif augment == "vgg":
         steps = [ScaleJitter(resize, 2 * resize), v2.RandomCrop(crop), v2.RandomHorizontalFlip()]
-    elif augment in PHOTOMETRIC_RANGE:
+    elif augment in (*PHOTOMETRIC_RANGE, "resized-crop"):
         steps = [v2.RandomResizedCrop(crop, antialias=True), v2.RandomHorizontalFlip()]
-        finish.insert(1, PhotometricDistortions(PHOTOMETRIC_RANGE[augment]))
+        if augment in PHOTOMETRIC_RANGE:
+            finish.insert(1, PhotometricDistortions(PHOTOMETRIC_RANGE[augment]))
     else:
         raise BadInput(f"unknown augmentation {augment!r}; expected one of {AUGMENTATIONS}")
     return v2.Compose([*steps, *finish])

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from torch import nn
 
+from keyarch.layers.padding import TFSamePad2d
+
 
 class ConvNormAct(nn.Sequential):
     """``conv`` -> ``bn`` (when ``batch_norm``) -> ``act`` (when ``activation`` is given).
@@ -13,7 +15,9 @@ class ConvNormAct(nn.Sequential):
     With batch norm the convolution has no bias, as the norm's shift replaces it, unless
     ``conv_bias`` says otherwise (torchvision's VGG-BN keeps it). The
     children are named ``conv``, ``bn`` and ``act`` so that state-dict keys read
-    ``conv1_1.conv.weight``, ``conv1_1.bn.running_mean``.
+    ``conv1_1.conv.weight``, ``conv1_1.bn.running_mean``. ``padding="tf_same"`` pads as
+    TensorFlow's "SAME" (asymmetric at stride 2: a ``pad`` child before ``conv``), for
+    weights trained in TensorFlow.
     """
 
     def __init__(
@@ -23,7 +27,7 @@ class ConvNormAct(nn.Sequential):
         kernel_size: int | tuple[int, int],
         *,
         stride: int = 1,
-        padding: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] | str | None = None,
         groups: int = 1,
         batch_norm: bool = False,
         conv_bias: bool | None = None,
@@ -31,6 +35,11 @@ class ConvNormAct(nn.Sequential):
         activation: Callable[[], nn.Module] | None = nn.ReLU,
     ) -> None:
         super().__init__()
+        if padding == "tf_same":  # TensorFlow's "SAME": see layers/padding.py
+            padding = None
+            if stride != 1:
+                self.pad = TFSamePad2d(kernel_size, stride)
+                padding = 0
         if padding is None:  # "same" padding for odd kernels at stride 1
             padding = (
                 tuple(k // 2 for k in kernel_size)

@@ -24,7 +24,9 @@ class InvertedResidual(nn.Module):
     (no activation: the linear bottleneck); a shortcut when the shape is unchanged.
 
     ``activation`` is ReLU6 in MobileNetV2 and EfficientNet-Lite, SiLU in MobileViT;
-    ``kernel_size`` is 3 or 5 (EfficientNet); ``bn_eps`` the released models' epsilon.
+    ``kernel_size`` is 3 or 5 (EfficientNet); ``bn_eps`` the released models' epsilon;
+    ``padding="tf_same"`` pads the strided depthwise convolution as TensorFlow's "SAME"
+    (for weights trained in TensorFlow, such as EfficientNet-Lite's).
     """
 
     def __init__(
@@ -37,10 +39,15 @@ class InvertedResidual(nn.Module):
         kernel_size: int = 3,
         activation: Callable[[], nn.Module] = nn.ReLU6,
         bn_eps: float = 1e-5,
+        padding: str = "symmetric",
     ) -> None:
         super().__init__()
         if stride not in (1, 2):
             raise BadInput(f"InvertedResidual: stride must be 1 or 2, got {stride}")
+        if padding not in ("symmetric", "tf_same"):
+            raise BadInput(
+                f"InvertedResidual: padding must be 'symmetric' or 'tf_same', got {padding!r}"
+            )
         hidden = round(in_channels * expansion_ratio)
         unit = {"batch_norm": True, "bn_eps": bn_eps}
         self.expansion = (
@@ -49,7 +56,9 @@ class InvertedResidual(nn.Module):
             else None
         )
         self.depthwise = ConvNormAct(hidden, hidden, kernel_size, stride=stride, groups=hidden,
-                                     activation=activation, **unit)  # fmt: skip
+                                     activation=activation,
+                                     padding="tf_same" if padding == "tf_same" else None,
+                                     **unit)  # fmt: skip
         self.projection = ConvNormAct(hidden, out_channels, 1, activation=None, **unit)
         self.use_shortcut = stride == 1 and in_channels == out_channels
 

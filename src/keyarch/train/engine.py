@@ -160,7 +160,8 @@ def _optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
     if recipe.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=recipe.lr, foreach=True)
     # RMSProp as the Inception papers used it: TensorFlow's form, decay 0.9, epsilon 1.0
-    return RMSpropTF(groups, lr=recipe.lr, decay=0.9, eps=1.0, momentum=recipe.momentum)
+    return RMSpropTF(groups, lr=recipe.lr, decay=0.9, eps=recipe.rmsprop_eps,
+                     momentum=recipe.momentum)  # fmt: skip
 
 
 class _StopRequest:

@@ -30,6 +30,7 @@ AUGMENTATIONS = (
     "vgg",
     "inception",
     "inception-light",
+    "resized-crop",
 )
 TTA_MODES = ("none", "flip", "tencrop", "multiscale")
 
@@ -68,6 +69,7 @@ class Recipe:
     # ZFNet: after each update, conv filters whose RMS exceeds this radius are scaled back
     # to it (0 = off)
     renorm_radius: float = 0.0
+    rmsprop_eps: float = 1.0  # "rmsprop": the Inception papers' 1.0; EfficientNet's code 1e-3
     assumed: tuple[str, ...] = ()  # fields the paper does not give: keyarch's assumptions
 
     def __post_init__(self) -> None:
@@ -88,7 +90,7 @@ class Recipe:
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise BadInput(f"lr must be a positive number, got {self.lr!r}")
         for name in ("momentum", "weight_decay", "warmup_epochs", "clip_grad", "gamma",
-                     "warmup_factor", "renorm_radius"):  # fmt: skip
+                     "warmup_factor", "renorm_radius", "rmsprop_eps"):  # fmt: skip
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise BadInput(f"{name} must be a number of at least 0, got {value!r}")
@@ -396,7 +398,7 @@ RECIPES: dict[str, Recipe] = {
             batch_size=1024,
             schedule="step",
             milestones=(30, 60, 90),
-            augment="inception",
+            augment="resized-crop",
             assumed=("weight_decay", "decay_bias_and_norm"),
         ),
         Recipe(
@@ -431,6 +433,123 @@ RECIPES: dict[str, Recipe] = {
             schedule="step",
             milestones=(150, 225),
             augment="crop-flip",
+        ),
+        Recipe(
+            "mobilenet-paper",
+            "Howard et al. 2017, section 3.2: TensorFlow, RMSProp with asynchronous gradient "
+            "descent as in Inception-v3; less regularisation and augmentation than for large "
+            "models (no side heads, no label smoothing, fewer distortions, smaller crops "
+            "limited), very little or no weight decay on the depthwise filters. The rate, "
+            "schedule, batch, epochs and weight decay are not given: Inception-v3's here, "
+            "crops and flips without colour changes",
+            optimizer="rmsprop",
+            lr=0.045,
+            momentum=0.9,
+            epochs=100,
+            batch_size=32,
+            schedule="step",
+            milestones=tuple(range(2, 100, 2)),
+            gamma=0.94,
+            weight_decay=4e-5,
+            augment="resized-crop",
+            assumed=(
+                "lr",
+                "epochs",
+                "batch_size",
+                "schedule",
+                "milestones",
+                "gamma",
+                "weight_decay",
+                "decay_bias_and_norm",
+            ),  # fmt: skip
+        ),
+        Recipe(
+            "mobilenetv2-paper",
+            "Sandler et al. 2018, section 6.1: TensorFlow, RMSProp with decay and momentum "
+            "0.9, weight decay 4e-5, initial rate 0.045 decayed by 0.98 every epoch, batch 96 "
+            "(16 asynchronous workers). Epochs and augmentation are not given: 150 epochs, "
+            "crops and flips here",
+            optimizer="rmsprop",
+            lr=0.045,
+            momentum=0.9,
+            epochs=150,
+            batch_size=96,
+            schedule="exponential",
+            gamma=0.98,
+            weight_decay=4e-5,
+            augment="resized-crop",
+            assumed=("epochs", "augment", "decay_bias_and_norm"),
+        ),
+        Recipe(
+            "mobilevit-paper",
+            "Mehta & Rastegari 2021, section 4.1: 300 epochs, AdamW, effective batch 1,024, "
+            "the rate warmed up over the first 3k iterations to 0.002 then cosine-annealed, "
+            "weight decay 0.01, label smoothing 0.1, basic augmentation (random resized "
+            "crops, flips). keyarch warms up from 0 (the paper from 0.0002) over 3 epochs "
+            "(3k iterations at 1.28M / 1024) and anneals to 0 (the paper to 0.0002); the "
+            "multi-scale sampler of section 3.3 is not implemented",
+            optimizer="adamw",
+            lr=0.002,
+            epochs=300,
+            batch_size=1024,
+            schedule="cosine",
+            warmup_epochs=3,
+            weight_decay=0.01,
+            label_smoothing=0.1,
+            augment="resized-crop",
+            assumed=("decay_bias_and_norm",),
+        ),
+        Recipe(
+            "efficientnet-paper",
+            "Tan & Le 2019, section 5.2: RMSProp with decay 0.9 and momentum 0.9, batch-norm "
+            "momentum 0.99, weight decay 1e-5, rate 0.256 decayed by 0.97 every 2.4 epochs, "
+            "AutoAugment, stochastic depth (survival 0.8), dropout 0.2 for B0. Batch and epochs "
+            "are not given: 4096 and 350 (the released code's, with its 5 warm-up epochs and "
+            "RMSProp epsilon 1e-3). keyarch has no AutoAugment or stochastic depth: crops and "
+            "flips here, and batch norm keeps PyTorch's momentum",
+            optimizer="rmsprop",
+            lr=0.256,
+            momentum=0.9,
+            epochs=350,
+            batch_size=4096,
+            schedule="step",
+            milestones=tuple(round(2.4 * i, 1) for i in range(1, 146)),
+            gamma=0.97,
+            warmup_epochs=5,
+            weight_decay=1e-5,
+            rmsprop_eps=1e-3,
+            augment="resized-crop",
+            assumed=(
+                "epochs",
+                "batch_size",
+                "warmup_epochs",
+                "rmsprop_eps",
+                "decay_bias_and_norm",
+            ),  # fmt: skip
+        ),
+        Recipe(
+            "nasnet-paper",
+            "Zoph et al. 2017 (NASNet-A Mobile) as the released TF-slim training code sets it "
+            "(the paper's appendix was not checked here): RMSProp (momentum 0.9, epsilon 1.0), "
+            "rate 0.04 per replica x 50 synchronous replicas of 32 images (2.0 for batch "
+            "1,600), x 0.97 every 2.4 epochs, weight decay 4e-5, label smoothing 0.1, gradient "
+            "norm clipped at 10, dropout 0.5 before the classifier. keyarch has no auxiliary "
+            "head (weight 0.4 in the code) or scheduled drop path (NASNet-A Large: keep 0.7). "
+            "Epochs and augmentation are not given: 100, crops and flips",
+            optimizer="rmsprop",
+            lr=2.0,
+            momentum=0.9,
+            epochs=100,
+            batch_size=1600,
+            schedule="step",
+            milestones=tuple(round(2.4 * i, 1) for i in range(1, 42)),
+            gamma=0.97,
+            weight_decay=4e-5,
+            label_smoothing=0.1,
+            clip_grad=10.0,
+            augment="resized-crop",
+            model_options=(("dropout", 0.5),),
+            assumed=("epochs", "augment", "decay_bias_and_norm"),
         ),
         Recipe(
             "mnist",
@@ -491,6 +610,11 @@ PAPER_RECIPES = {
     "ResNet": "resnet-paper",
     "SE-ResNet": "senet-paper",
     "DenseNet": "densenet-paper",
+    "MobileNet": "mobilenet-paper",
+    "MobileNetV2": "mobilenetv2-paper",
+    "MobileViT": "mobilevit-paper",
+    "EfficientNet": "efficientnet-paper",
+    "NASNet": "nasnet-paper",
 }
 # Families whose paper also gives a CIFAR recipe, used on the CIFAR datasets.
 CIFAR_PAPER_RECIPES = {"ResNet": "resnet-cifar-paper", "DenseNet": "densenet-cifar-paper"}
