@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from keyarch.analysis import count_parameters
+from keyarch.analysis.fuse import fuse
 from keyarch.data.batch_augment import BatchAugment
 from keyarch.data.datasets import load_dataset
 from keyarch.data.transforms import eval_transform
@@ -107,9 +108,16 @@ def evaluate_trained(
     if batch_size < 1:
         raise BadInput(f"--batch-size must be at least 1, got {batch_size}")
     target = resolve_device(device)
-    model = trained.model.to(target)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    trained_model = trained.model.to(target)
+    if tta == "multiscale" and hasattr(trained_model, "dense_forward"):
+        # VGG's dense evaluation needs the model's own fc-as-convolution path
+        model = (
+            trained_model.to(memory_format=torch.channels_last)
+            if channels_last
+            else (trained_model)
+        )
+    else:  # batch norms folded into the convolutions: the same outputs, faster
+        model = fuse(trained_model, channels_last=channels_last)
     task = ClassificationTask(len(meta["classes"]))
     result = task.evaluate(
         model,
@@ -131,7 +139,7 @@ def evaluate_trained(
         "dataset": test.title,
         "split": "test",
         "images": count,
-        "parameters": count_parameters(model),
+        "parameters": count_parameters(trained_model),
         "image_size": meta["crop"],
         "resize": meta["resize"],
         "device": str(target),
@@ -158,6 +166,7 @@ def predict_files(trained: TrainedModel, paths: list[str], top_k: int):
     from keyarch.data.formats import decode_image
 
     meta, transform = trained.meta, trained.transform()
+    network = fuse(trained.model)
     for path in paths:
         image = decode_image(Path(path), "RGB")
         if meta["in_chans"] == 1:
@@ -170,7 +179,7 @@ def predict_files(trained: TrainedModel, paths: list[str], top_k: int):
             image = image[:1]
         batch = TF.center_crop(transform(image), [meta["crop"], meta["crop"]]).unsqueeze(0)
         with torch.no_grad():
-            probabilities = torch.softmax(trained.model(batch), dim=1)[0]
+            probabilities = torch.softmax(network(batch), dim=1)[0]
         top = probabilities.topk(min(top_k, len(probabilities)))
         yield (
             path,
