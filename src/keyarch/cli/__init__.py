@@ -13,10 +13,10 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from keyarch.cli import evaluate, info, listing, predict, train, visualize
+from keyarch.cli import evaluate, export, info, listing, predict, train, visualize
 from keyarch.cli.common import Parser
 
-COMMANDS = (listing, info, visualize, train, evaluate, predict)
+COMMANDS = (listing, info, visualize, train, evaluate, predict, export)
 
 
 def build_parser() -> Parser:
