@@ -59,3 +59,15 @@ def embedded_train_args(out, name: str, model: str = "lenet5_modern", *extra: st
     return ["train", model, "--dataset", "mnist", "--data-dir", str(_embedded_mnist()),
             "--out", str(out), "--run-name", name, "--train-limit", "256", "--test-limit", "64",
             "--epochs", "1", "--batch-size", "32", "--no-progress", *extra]  # fmt: skip
+
+
+def cli_status(capsys, argv) -> tuple[int, str, str]:
+    """Run ``keyarch ARGV`` in this process: (exit status, stdout, stderr)."""
+    from keyarch.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err

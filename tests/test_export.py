@@ -5,18 +5,9 @@ import re
 import pytest
 import torch
 
-from keyarch.cli import main
+from conftest import cli_status as status
 
 onnxruntime = pytest.importorskip("onnxruntime")
-
-
-def status(capsys, argv):
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_export_writes_onnx_with_a_dynamic_batch_that_matches_pytorch(tmp_path, capsys):

@@ -13,8 +13,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import cli_status as status
 from conftest import embedded_train_args
-from keyarch.cli import main
 from keyarch.data.datasets import _embedded_mnist
 from keyarch.train import CheckpointNotWritten, train
 from keyarch.train.checkpoint import load_weights
@@ -26,15 +26,6 @@ EMBEDDED = str(_embedded_mnist())
 
 def args(out: Path, *extra: str, name: str = "run") -> list[str]:
     return embedded_train_args(out, name, "lenet5_modern", *extra)
-
-
-def status(capsys, argv) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_a_second_run_with_a_taken_name_keeps_the_first(tmp_path, capsys):
