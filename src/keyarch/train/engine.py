@@ -550,19 +550,7 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
     finally:
         if board is not None:
             board.close()
-    summary = _summary(
-        channels_last,
-        config,
-        dataset,
-        recipe,
-        data,
-        progress,
-        model,
-        context,
-        threads,
-        started,
-        train_seconds,
-    )
+    summary = _summary(run, dataset, threads, started, train_seconds)
     if context.is_main:
         checkpoint.save_weights(directory / "model.safetensors", model, weights_metadata)
         checkpoint.atomic_write(directory / runs.SUMMARY, json.dumps(summary, indent=2).encode())
@@ -594,23 +582,13 @@ def _epoch_line(row: dict[str, float], epochs: int) -> str:
     )
 
 
-def _summary(
-    channels_last,
-    config,
-    dataset,
-    recipe,
-    data,
-    progress,
-    model,
-    context,
-    threads,
-    started,
-    train_seconds,
-) -> dict[str, object]:
+def _summary(run: _Run, dataset: str, threads: int, started: float, train_seconds: float) -> dict:
     import torchvision
 
     from keyarch import __version__
 
+    config, recipe, data, progress = run.config, run.recipe, run.data, run.progress
+    model, context, channels_last = run.model, run.context, run.channels_last
     final = progress["history"][-1] if progress["history"] else {}
     arguments = {k: v for k, v in asdict(config).items() if k not in ("log", "recipe")}
     summary = {
