@@ -365,27 +365,6 @@ RECIPES: dict[str, Recipe] = {
             assumed=("decay_bias_and_norm",),
         ),
         Recipe(
-            "resnet110-cifar-paper",
-            "He et al. 2015, section 4.2, for ResNet-110 (and ResNet-1202, 'trained as described "
-            "above'): as resnet-cifar-paper, but 0.1 'is slightly too large to start "
-            "converging', so lr 0.01 warms up the training until the training error is below "
-            "80 % (about 400 iterations; here exactly 400 iterations, so that the schedule "
-            "does not depend on the run), then 0.1",
-            optimizer="sgd",
-            lr=0.1,
-            momentum=0.9,
-            weight_decay=1e-4,
-            epochs=164,
-            batch_size=128,
-            schedule="step",
-            milestones=(82, 123),
-            warmup_epochs=400 / 391,
-            warmup="constant",
-            warmup_factor=0.1,
-            augment="crop-flip",
-            assumed=("decay_bias_and_norm",),
-        ),
-        Recipe(
             "senet-paper",
             "Hu et al. 2017, section 6.1: SGD, momentum 0.9, batch 1024, lr 0.6 divided by 10 "
             "every 30 epochs, 100 epochs; random-size crops and flips. Weight decay is not "
@@ -580,6 +559,18 @@ RECIPES: dict[str, Recipe] = {
     )
 }
 
+RECIPES["resnet110-cifar-paper"] = replace(
+    RECIPES["resnet-cifar-paper"],
+    name="resnet110-cifar-paper",
+    source="He et al. 2015, section 4.2, for ResNet-110 (and ResNet-1202, 'trained as "
+    "described above'): as resnet-cifar-paper, but 0.1 'is slightly too large to start "
+    "converging', so lr 0.01 warms up the training until the training error is below 80 % "
+    "(about 400 iterations; here exactly 400 iterations, so that the schedule does not "
+    "depend on the run), then 0.1",
+    warmup_epochs=400 / 391,
+    warmup="constant",
+    warmup_factor=0.1,
+)
 # Inception-v4 and Inception-ResNet (Szegedy et al. 2016, section 4): "RMSProp with decay
 # of 0.9 and epsilon = 1.0 ... a learning rate of 0.045, decayed every two epochs using an
 # exponential rate of 0.94"; no clipping, label smoothing or auxiliary classifier is named.
