@@ -1,7 +1,7 @@
 """The model interface, checked on every registered model: what timm users expect of a
 classifier (``num_features``, ``forward_head(..., pre_logits=True)``, ``num_classes=0``,
-``reset_classifier``), tracing by torch.fx and torchvision's feature extraction, ONNX export,
-and TorchScript's documented refusal.
+``reset_classifier``), tracing by torch.fx and torchvision's feature extraction, and
+TorchScript's documented refusal (ONNX, torch.export and torch.compile: tests/test_export.py).
 
 Shapes are checked on the meta device (no memory, no initialisation); values on the CPU for
 the models of MNIST and CIFAR size, and for every model in the slow tests.
@@ -234,37 +234,6 @@ def test_auxiliary_classifiers_are_dropped_without_classes():
     reset.reset_classifier(0)
     assert model.aux1 is None and model.aux2 is None
     assert reset.AuxLogits is None
-
-
-def check_onnx_export(name: str, tmp_path) -> None:
-    """``torch.onnx.export`` writes a graph that onnxruntime runs to the model's logits."""
-    onnxruntime = pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnxscript")
-    torch.manual_seed(0)
-    model = keyarch.create_model(name).eval()
-    x = small_batch(model)
-    path = tmp_path / f"{name}.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, (x,), path, dynamo=True, verbose=False)
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (out,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
-    with torch.no_grad():
-        expected = model(x)
-    # Randomly initialised deep networks give logits of any scale: compare relative to it.
-    scale = expected.abs().max().item()
-    torch.testing.assert_close(torch.from_numpy(out), expected, rtol=1e-3, atol=1e-3 * scale)
-
-
-@pytest.mark.parametrize("name", ["lenet5", "resnet20", "googlenet_paper"])
-def test_onnx_export_runs_in_onnxruntime(name, tmp_path):
-    check_onnx_export(name, tmp_path)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", MODELS)
-def test_onnx_export_runs_in_onnxruntime_for_every_model(name, tmp_path):
-    check_onnx_export(name, tmp_path)
 
 
 def test_memory_efficient_densenet_traces_by_the_plain_path():

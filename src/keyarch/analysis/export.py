@@ -33,20 +33,28 @@ def export_onnx(model: nn.Module, path: str | Path, input_size: tuple[int, int, 
     return path
 
 
-def check_onnx(model: nn.Module, path: str | Path, input_size: tuple[int, int, int]) -> float:
-    """Largest |onnxruntime - PyTorch| over batches of 1 and 3, divided by the largest
-    |PyTorch output| (at least 1)."""
+def check_onnx(
+    model: nn.Module,
+    path: str | Path,
+    input_size: tuple[int, int, int],
+    batches: tuple[int, ...] = (1, 3),
+) -> float:
+    """Largest |onnxruntime - PyTorch| over batches of 1 and 3 (or ``batches``), divided by
+    the largest |PyTorch output| (at least 1)."""
     try:
         import onnxruntime
     except ImportError:
         raise BadInput("checking an ONNX file needs onnxruntime: pip install onnxruntime") from None
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     worst = 0.0
-    for batch in (1, 3):
+    for batch in batches:
         x = torch.randn(batch, *input_size)
         (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
         with torch.no_grad():
             expected = model.eval()(x)
         scale = max(expected.abs().max().item(), 1.0)
+        if got.shape != tuple(expected.shape):
+            raise BadInput(f"{path}: onnxruntime gave shape {got.shape} for a batch of "
+                           f"{batch}, PyTorch {tuple(expected.shape)}")  # fmt: skip
         worst = max(worst, (torch.from_numpy(got) - expected).abs().max().item() / scale)
     return worst
