@@ -135,3 +135,36 @@ def format_summary(model: nn.Module, input_size: tuple[int, int, int]) -> str:
         f"MACs: {macs:,} ({scaled})",
     ]
     return "\n".join([rule, fmt(header), rule, *(fmt(line) for line in lines), rule, *footer, rule])
+
+
+_NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
+
+
+def _weighted(module: nn.Module | None) -> bool:
+    """A layer with weights of its own: a convolution, a fully connected layer, LeNet-5's
+    trainable subsampling, its output layer of fixed RBF centres; not a normalisation."""
+    if module is None or isinstance(module, _NORMS):
+        return False
+    return any(True for _ in module.parameters(recurse=False)) or any(
+        True for _ in module.buffers(recurse=False)
+    )
+
+
+def count_depth(model: nn.Module) -> int:
+    """Depth as the papers count it: layers with weights (convolutional, fully connected,
+    LeNet-5's subsampling) along the longest path from the input to the output, as fx
+    traces it (LeNet-5: 7, VGG-16: 16, GoogLeNet: 22, ResNet-50: 50; the two layers of a
+    squeeze-and-excitation block count on SE networks' longest path; a layer called from
+    inside a traced leaf module is not seen)."""
+
+    class LayersAsLeaves(torch.fx.Tracer):  # LeNet-5's S2 and C3 stay one node each
+        def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
+            return _weighted(module) or super().is_leaf_module(module, qualified_name)
+
+    graph = LayersAsLeaves().trace(model)
+    modules = dict(model.named_modules())
+    depth: dict[torch.fx.Node, int] = {}
+    for node in graph.nodes:  # in topological order
+        before = max((depth[n] for n in node.all_input_nodes), default=0)
+        depth[node] = before + (node.op == "call_module" and _weighted(modules.get(node.target)))
+    return max(depth.values(), default=0)

@@ -13,10 +13,10 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from keyarch.cli import evaluate, export, info, listing, predict, train, visualize
+from keyarch.cli import bench, draw, evaluate, export, info, listing, predict, train, visualize
 from keyarch.cli.common import Parser
 
-COMMANDS = (listing, info, visualize, train, evaluate, predict, export)
+COMMANDS = (listing, info, visualize, train, evaluate, predict, export, bench, draw)
 
 
 def build_parser() -> Parser:

@@ -58,7 +58,12 @@ class ConvNormAct(nn.Sequential):
         if batch_norm:
             self.bn = nn.BatchNorm2d(out_channels, eps=bn_eps)
         if activation is not None:
-            self.act = activation()
+            # ReLU and ReLU6 overwrite their input, which only they read (the output of the
+            # convolution or norm before them): no copy, as torchvision's layers do. Their
+            # gradient is computed from the output, so training is unchanged; SiLU's needs
+            # the input and keeps a copy.
+            in_place = activation in (nn.ReLU, nn.ReLU6)
+            self.act = activation(inplace=True) if in_place else activation()
 
 
 def inception_conv(in_channels: int, out_channels: int, kernel_size, **options) -> ConvNormAct:
