@@ -1,0 +1,116 @@
+"""keyarch's RNN and LSTM, written from their equations, give nn.RNN's and nn.LSTM's outputs
+and gradients with the same weights: stacked, bidirectional, batch-first or not, and for
+batches of sequences of different lengths (packed or given as lengths)."""
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from keyarch.layers.recurrent import LSTM, RNN, LSTMCell, RNNCell
+
+
+@pytest.fixture(autouse=True)
+def _double():
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
+PAIRS = [(RNN, nn.RNN), (LSTM, nn.LSTM)]
+SHAPES = [
+    {"num_layers": 1, "bidirectional": False, "batch_first": False},
+    {"num_layers": 2, "bidirectional": False, "batch_first": True},
+    {"num_layers": 2, "bidirectional": True, "batch_first": True},
+    {"num_layers": 3, "bidirectional": True, "batch_first": False},
+]
+
+
+def _pair(ours_type, reference_type, **options):
+    torch.manual_seed(0)
+    reference = reference_type(5, 7, **options)
+    ours = ours_type(5, 7, **options)
+    ours.load_state_dict(reference.state_dict(), strict=True)  # the same names and shapes
+    return ours, reference
+
+
+def _grads(module):
+    return {n: p.grad.clone() for n, p in module.named_parameters()}
+
+
+@pytest.mark.parametrize("options", SHAPES)
+@pytest.mark.parametrize(("ours_type", "reference_type"), PAIRS)
+def test_outputs_states_and_gradients_equal_pytorchs(ours_type, reference_type, options):
+    ours, reference = _pair(ours_type, reference_type, **options)
+    shape = (3, 6, 5) if options["batch_first"] else (6, 3, 5)
+    x = torch.randn(*shape, requires_grad=True)
+    results = []
+    for module in (ours, reference):
+        x.grad = None
+        out, state = module(x)
+        states = state if isinstance(state, tuple) else (state,)
+        (out.square().sum() + sum(s.sum() for s in states)).backward()
+        results.append((out, states, x.grad.clone(), _grads(module)))
+    (o1, s1, g1, w1), (o2, s2, g2, w2) = results
+    torch.testing.assert_close(o1, o2)
+    for a, b in zip(s1, s2, strict=True):
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(g1, g2)
+    for name in w2:
+        torch.testing.assert_close(w1[name], w2[name], msg=name)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize(("ours_type", "reference_type"), PAIRS)
+def test_variable_lengths_packed_or_as_lengths_equal_pytorchs_packed(
+    ours_type, reference_type, bidirectional
+):
+    ours, reference = _pair(ours_type, reference_type, num_layers=2, batch_first=True,
+                            bidirectional=bidirectional)  # fmt: skip
+    lengths = torch.tensor([4, 7, 2, 7])  # unsorted, with a tie
+    x = torch.randn(4, 7, 5)
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    expected, expected_state = reference(packed)
+    got, got_state = ours(packed)
+    torch.testing.assert_close(got.data, expected.data)
+    assert torch.equal(got.batch_sizes, expected.batch_sizes)
+    for a, b in zip(got_state if isinstance(got_state, tuple) else (got_state,),
+                    expected_state if isinstance(expected_state, tuple) else (expected_state,),
+                    strict=True):  # fmt: skip
+        torch.testing.assert_close(a, b)
+    padded, _ = pad_packed_sequence(expected, batch_first=True)
+    masked, masked_state = ours(x, lengths=lengths)
+    torch.testing.assert_close(masked, padded)  # zeros past each sequence's end
+    torch.testing.assert_close(masked_state, got_state)
+
+
+def test_the_cells_are_one_step_of_the_layers():
+    torch.manual_seed(0)
+    for cell_type, reference_type in ((RNNCell, nn.RNNCell), (LSTMCell, nn.LSTMCell)):
+        reference = reference_type(5, 7)
+        cell = cell_type(5, 7)
+        cell.load_state_dict(reference.state_dict(), strict=True)
+        x, h = torch.randn(3, 5), torch.randn(3, 7)
+        state = h if cell_type is RNNCell else (h, torch.randn(3, 7))
+        got, expected = cell(x, state), reference(x, state)
+        torch.testing.assert_close(got, expected)
+
+
+def test_the_forget_gate_starts_open():
+    lstm = LSTM(5, 7, num_layers=2)
+    for layer in range(2):
+        forget = slice(7, 14)
+        total = (
+            getattr(lstm, f"bias_ih_l{layer}")[forget] + getattr(lstm, f"bias_hh_l{layer}")[forget]
+        )
+        assert torch.equal(total, torch.ones(7))
+
+
+def test_bad_shapes_are_named():
+    with pytest.raises(ValueError, match=r"LSTM: expected input \(batch, time, 5\)"):
+        LSTM(5, 7)(torch.randn(3, 4, 6))
+    with pytest.raises(ValueError, match=r"initial state must have shape \(2, 3, 7\)"):
+        RNN(5, 7, num_layers=2)(torch.randn(4, 3, 5), torch.zeros(1, 3, 7))
+    with pytest.raises(ValueError, match="num_layers must be a positive int"):
+        LSTM(5, 7, num_layers=0)
