@@ -271,3 +271,11 @@ def test_against_results_are_merged_into_the_folder_not_overwritten(tmp_path):
         ("se_resnet50", "1.050"),
         ("xception", "1.100"),
     ]
+
+
+def test_a_report_of_small_models_only_is_drawn_too(tmp_path, capsys):
+    settings = BenchSettings(**{**QUICK.__dict__, "train": False})
+    run_bench(["lenet5"], [1], settings, tmp_path / "b", report=print)  # no ImageNet top-1
+    code, _, err = status(capsys, ["bench", "--report", str(tmp_path / "b")])
+    assert code == 0, err
+    assert (tmp_path / "b" / "figures" / "fig10_accuracy_density.png").is_file()

@@ -57,7 +57,10 @@ def memory_knee(curve: dict) -> float:
 
 
 def imagenet_models(models: list[dict]) -> list[dict]:
-    return [m for m in models if m["img_size"] >= IMAGENET_SIZE]
+    """The ImageNet-size models, which the timing and memory charts compare (small-input
+    models would sit in one corner); all models when none is ImageNet-size."""
+    large = [m for m in models if m["img_size"] >= IMAGENET_SIZE]
+    return large or models
 
 
 def row_at(figures: dict, batch: int) -> dict | None:
@@ -243,19 +246,22 @@ def _fig6(models, folder, setting):
     ax.scatter(x, y, s=18, color="tab:blue")
     for m, xi, yi in zip(chosen, x, y, strict=True):
         _label(ax, xi, yi, m["model"])
-    fit = linear_fit(x, y)
-    line = np.linspace(0, max(x) * 1.05, 50)
-    ax.plot(
-        line,
-        fit.slope * line + fit.intercept,
-        color="tab:red",
-        lw=1,
-        label=f"{fit.slope:.2f} MB per M parameters + {fit.intercept:.0f} MB, r$^2$ = {fit.r2:.3f}",
-    )
+    if len(chosen) >= 2:
+        fit = linear_fit(x, y)
+        line = np.linspace(0, max(x) * 1.05, 50)
+        ax.plot(
+            line,
+            fit.slope * line + fit.intercept,
+            color="tab:red",
+            lw=1,
+            label=f"{fit.slope:.2f} MB per M parameters + {fit.intercept:.0f} MB, "
+            f"r$^2$ = {fit.r2:.3f}",
+        )
     ax.set_xlabel("parameters [millions]")
     ax.set_ylabel("inference memory at batch 1 [MB]")
     ax.set_title("Memory at batch 1 against parameters (Canziani Fig. 6)")
-    ax.legend(fontsize=8)
+    if len(chosen) >= 2:
+        ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     _footer(
         fig,
@@ -333,8 +339,17 @@ def _fig10(models, folder, setting):
         range(len(rated)), [f"{m['model']} ({m['top1']:.1f} %)" for m in rated], fontsize=7
     )
     ax.invert_yaxis()
-    ax.set_xscale("log")
-    _plain_ticks(ax.xaxis)
+    if rated:
+        ax.set_xscale("log")
+        _plain_ticks(ax.xaxis)
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "no measured model has a published ImageNet top-1",
+            ha="center",
+            transform=ax.transAxes,
+        )
     ax.set_xlabel("top-1 accuracy per million parameters [% / M] (log scale)")
     ax.set_title("Accuracy density: top-1 per parameter (Canziani Fig. 10)")
     ax.grid(alpha=0.3, axis="x", which="both")
