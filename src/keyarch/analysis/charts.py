@@ -168,6 +168,19 @@ def _per_image_ms(row) -> float:
     return row["infer_step_time"] / row["infer_batch_size"]
 
 
+def _batch_axes(ax, ylabel: str, title: str) -> None:
+    """Log-log axes over batch sizes with one legend entry per model, outside the plot."""
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    _plain_ticks(ax.xaxis)
+    _plain_ticks(ax.yaxis)
+    ax.set_xlabel("batch size (log scale)")
+    ax.set_ylabel(f"{ylabel} (log scale)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=6, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
 def _fig3(models, folder, setting):
     plt = _plt()
     chosen = imagenet_models(models)
@@ -185,17 +198,11 @@ def _fig3(models, folder, setting):
             ls=("-", "--", ":")[i // 20 % 3],
             label=m["model"],
         )
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    _plain_ticks(ax.xaxis)
-    _plain_ticks(ax.yaxis)
-    ax.set_xlabel("batch size (log scale)")
-    ax.set_ylabel("inference time per image [ms] (log scale)")
-    ax.set_title(
-        f"Inference time per image against batch size (Canziani Fig. 3)\n{setting}", fontsize=10
+    _batch_axes(
+        ax,
+        "inference time per image [ms]",
+        f"Inference time per image against batch size (Canziani Fig. 3)\n{setting}",
     )
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=6, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _footer(
         fig,
         "Median of the timed calls per batch; ImageNet-size models, legend in order "
@@ -217,17 +224,11 @@ def _fig5(models, folder, setting):
         knee = memory_knee(m["memory_mb"])
         if batches[0] <= knee <= batches[-1]:
             ax.plot([knee], [np.interp(knee, batches, memory)], "o", ms=4, color=color)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    _plain_ticks(ax.xaxis)
-    _plain_ticks(ax.yaxis)
-    ax.set_xlabel("batch size (log scale)")
-    ax.set_ylabel("inference memory [MB] (log scale)")
-    ax.set_title(
-        f"Memory against batch size, dots: the knee (Canziani Fig. 5)\n{setting}", fontsize=10
+    _batch_axes(
+        ax,
+        "inference memory [MB]",
+        f"Memory against batch size, dots: the knee (Canziani Fig. 5)\n{setting}",
     )
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=6, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _footer(
         fig,
         "Memory: weights + input + the forward pass's peak of activations, counted "
