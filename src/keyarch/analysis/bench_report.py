@@ -13,13 +13,13 @@ from pathlib import Path
 
 from keyarch.analysis.charts import (
     ACCURACY_NOTE,
-    _setting_text,
     imagenet_models,
     linear_fit,
     memory_knee,
     plot_all,
     row_at,
     second_batch,
+    setting_text,
     timed_batches,
 )
 
@@ -62,7 +62,7 @@ def model_table(document: dict) -> str:
         )
     notes = [
         "",
-        f"Measured on {where} ({_setting_text(document)}); median of the timed calls. "
+        f"Measured on {where} ({setting_text(document)}); median of the timed calls. "
         f"Size: the float32 weights and buffers. {ACCURACY_NOTE[0].upper()}{ACCURACY_NOTE[1:]}"
         ' ("-": the card has no such number). Depth: layers with weights on the longest path '
         "from input to output (keyarch.analysis.complexity.count_depth). GMACs at each "
@@ -313,7 +313,7 @@ def write_report(
         "",
         f"Paper: {PAPER}.",
         "",
-        f"Measured: {_setting_text(document)}; {len(document['models'])} models; started "
+        f"Measured: {setting_text(document)}; {len(document['models'])} models; started "
         f"{document.get('started', '?')}.",
     ]
     if command:

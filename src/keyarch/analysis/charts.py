@@ -117,14 +117,14 @@ def plot_all(document: dict, folder: str | Path) -> list[Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     models = [m for m in document["models"] if m["rows"]]
-    setting = _setting_text(document)
+    setting = setting_text(document)
     paths: list[Path] = []
     for chart in (_fig2, _fig3, _fig5, _fig6, _fig7, _fig9, _fig10):
         paths += chart(models, folder, setting)
     return paths
 
 
-def _setting_text(document: dict) -> str:
+def setting_text(document: dict) -> str:
     s, machine = document["settings"], document["machine"]
     where = machine.get("gpu") or f"{machine['cpu']}, {s['threads']} threads"
     layout = ", channels-last" if s["channels_last"] else ""
@@ -238,31 +238,37 @@ def _fig5(models, folder, setting):
     return _save(fig, folder, "fig5_memory_vs_batch")
 
 
+def _scatter_with_fit(ax, names: list[str], x, y, describe) -> None:
+    """Named points and, from two points on, their least-squares line, with ``describe(fit)``
+    in the legend."""
+    ax.scatter(x, y, s=16, color="tab:blue")
+    for name, xi, yi in zip(names, x, y, strict=True):
+        _label(ax, xi, yi, name)
+    if len(names) >= 2:
+        fit = linear_fit(x, y)
+        line = np.linspace(0, max(x) * 1.05, 50)
+        ax.plot(line, fit.slope * line + fit.intercept, color="tab:red", lw=1, label=describe(fit))
+        ax.legend(fontsize=8, loc="upper left")
+
+
 def _fig6(models, folder, setting):
     plt = _plt()
     chosen = imagenet_models(models)
     x = [m["param_count"] for m in chosen]
     y = [m["memory_mb"]["1"] for m in chosen]
     fig, ax = plt.subplots(figsize=(9, 6))
-    ax.scatter(x, y, s=18, color="tab:blue")
-    for m, xi, yi in zip(chosen, x, y, strict=True):
-        _label(ax, xi, yi, m["model"])
-    if len(chosen) >= 2:
-        fit = linear_fit(x, y)
-        line = np.linspace(0, max(x) * 1.05, 50)
-        ax.plot(
-            line,
-            fit.slope * line + fit.intercept,
-            color="tab:red",
-            lw=1,
-            label=f"{fit.slope:.2f} MB per M parameters + {fit.intercept:.0f} MB, "
-            f"r$^2$ = {fit.r2:.3f}",
-        )
+    _scatter_with_fit(
+        ax,
+        [m["model"] for m in chosen],
+        x,
+        y,
+        lambda fit: (
+            f"{fit.slope:.2f} MB per M parameters + {fit.intercept:.0f} MB, r$^2$ = {fit.r2:.3f}"
+        ),
+    )
     ax.set_xlabel("parameters [millions]")
     ax.set_ylabel("inference memory at batch 1 [MB]")
     ax.set_title("Memory at batch 1 against parameters (Canziani Fig. 6)")
-    if len(chosen) >= 2:
-        ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     _footer(
         fig,
@@ -281,20 +287,15 @@ def _fig7(models, folder, setting):
         points = [(m, row_at(m, batch)) for m in chosen if row_at(m, batch)]
         x = [m["gmacs"] for m, _ in points]
         y = [r["infer_step_time"] for _, r in points]
-        ax.scatter(x, y, s=16, color="tab:blue")
-        for (m, _), xi, yi in zip(points, x, y, strict=True):
-            _label(ax, xi, yi, m["model"])
-        if len(points) >= 2:
-            fit = linear_fit(x, y)
-            line = np.linspace(0, max(x) * 1.05, 50)
-            ax.plot(
-                line,
-                fit.slope * line + fit.intercept,
-                color="tab:red",
-                lw=1,
-                label=f"{fit.slope:.1f} ms per GMAC + {fit.intercept:.1f} ms, r$^2$ = {fit.r2:.3f}",
-            )
-            ax.legend(fontsize=8, loc="upper left")
+        _scatter_with_fit(
+            ax,
+            [m["model"] for m, _ in points],
+            x,
+            y,
+            lambda fit: (
+                f"{fit.slope:.1f} ms per GMAC + {fit.intercept:.1f} ms, r$^2$ = {fit.r2:.3f}"
+            ),
+        )
         ax.set_xlabel("operations per image [G multiply-accumulates]")
         ax.set_ylabel(f"inference step time at batch {batch} [ms]")
         ax.set_title(f"batch {batch}")
