@@ -210,6 +210,7 @@ def test_the_cli_says_what_is_missing_in_one_line(tmp_path, capsys):
         (["bench", "--report", str(tmp_path / "empty")], "no bench.json; measure first"),
         (["bench", "lenet5", "--against", "torchvision"], "no reference for lenet5"),
         (["bench", "lenet5", "--device", "tpu", "--out", str(tmp_path)], "--device tpu"),
+        (["bench", "lenet5", "--compiled", "--out", str(tmp_path)], "--compiled goes with"),
     ):
         code, _, err = status(capsys, argv)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (argv, err)
@@ -230,6 +231,7 @@ def test_against_a_reference_uses_the_same_weights_and_reports_ratios(capsys, tm
             "--no-train",
             "--threads",
             "1",
+            "--compiled",
             "--out",
             str(tmp_path),
         ],
@@ -237,9 +239,10 @@ def test_against_a_reference_uses_the_same_weights_and_reports_ratios(capsys, tm
     assert code == 0, err
     line = next(line for line in out.splitlines() if line.startswith("resnet18"))
     assert float(line.split()[-1]) <= 1e-4  # the same logits: the same network and weights
-    assert "geometric mean over models and batch sizes: unfused" in out
+    assert "geometric mean over models and batch sizes: unfused" in out and "compiled" in out
     rows = list(csv.DictReader((tmp_path / "against-torchvision.csv").open()))
     assert rows[0]["model"] == "resnet18" and float(rows[0]["unfused_ratio"]) > 0
+    assert float(rows[0]["compiled_ratio"]) > 0  # fuse(compile=True), checked and timed
 
 
 def test_every_reference_is_the_same_network(tmp_path):

@@ -115,6 +115,8 @@ class Comparison:
     fused: Ratios
     train: Ratios | None
     max_difference: float  # of the logits, relative to their scale
+    compiled_ms: float | None = None  # fuse(compile=True), when asked
+    compiled: Ratios | None = None
 
 
 def logit_difference(reference: nn.Module, ours: nn.Module, x: torch.Tensor) -> float:
@@ -158,8 +160,12 @@ def compare(
     channels_last: bool = False,
     rounds: int = 7,
     train: bool = True,
+    compiled: bool = False,
 ) -> list[Comparison]:
-    """Interleaved timings of keyarch (eager and fused) against the reference, per batch."""
+    """Interleaved timings of keyarch (eager and fused, and fused and compiled when
+    ``compiled``) against the reference, per batch. The compiled copy is compiled afresh
+    for each batch size (a static graph per shape) before its rounds, and its outputs
+    are checked against the eager model's."""
     from keyarch.analysis.fuse import fuse
     from keyarch.registry import model_card
 
@@ -183,6 +189,8 @@ def compare(
             "reference": lambda: infer(reference),
             "fused": lambda: infer(fused),
         }
+        if compiled:
+            steps["compiled"] = _compiled_step(ours, x, difference)
         times = _interleaved(steps, rounds)
         train_ratios = None
         if train and batch >= 2:
@@ -213,9 +221,39 @@ def compare(
                 ),
                 train=train_ratios,
                 max_difference=difference,
+                compiled_ms=statistics.median(times["compiled"]) * 1e3 if compiled else None,
+                compiled=Ratios(
+                    [r / c for r, c in zip(times["reference"], times["compiled"], strict=True)]
+                )
+                if compiled
+                else None,
             )
         )
     return results
+
+
+def _compiled_step(ours: nn.Module, x: torch.Tensor, tolerance: float) -> Callable[[], object]:
+    """One call of ``fuse(ours, compile=True)`` on ``x``, compiled now and checked: its
+    logits within 1e-4 of the output scale of the eager model's (float32 rounding of the
+    folded and reordered arithmetic), or an error."""
+    from keyarch.analysis.fuse import fuse
+
+    compiled = fuse(ours, compile=True)
+    with torch.inference_mode():
+        expected = ours(x)
+        got = compiled(x)
+    scale = max(expected.abs().max().item(), 1.0)
+    difference = (got - expected).abs().max().item() / scale
+    if difference > max(1e-4, tolerance):
+        raise RuntimeError(
+            f"fuse(compile=True) changed the logits by {difference:.1e} of their scale"
+        )
+
+    def step() -> None:
+        with torch.inference_mode():
+            compiled(x)
+
+    return step
 
 
 def _interleaved(steps: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
@@ -241,6 +279,8 @@ def summary(comparisons: list[Comparison]) -> dict[str, float]:
         "unfused": geometric_mean(c.unfused.median for c in comparisons),
         "fused": geometric_mean(c.fused.median for c in comparisons),
     }
+    if comparisons and all(c.compiled for c in comparisons):
+        result["compiled"] = geometric_mean(c.compiled.median for c in comparisons)
     trained = [c.train.median for c in comparisons if c.train]
     if trained:
         result["train"] = geometric_mean(trained)

@@ -254,35 +254,43 @@ def against_section(results: Path) -> list[str]:
         if not rows:
             continue
         source = path.stem.removeprefix("against-")
+        compiled = all(r.get("compiled_ratio") for r in rows)
         lines += [
             f"### Against {source} (`keyarch bench --all --against {source} --batch-sizes "
-            f"1,8 --threads {rows[0]['threads']}`)",
+            f"1,8 --threads {rows[0]['threads']}{' --compiled' if compiled else ''}`)",
             "",
-            "| Model | Batch | keyarch ms | fused ms | reference ms | unfused | fused | train "
-            "| max diff |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| Model | Batch | keyarch ms | fused ms | reference ms | unfused | fused "
+            + ("| compiled " if compiled else "")
+            + "| train | max diff |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if compiled else ""),
         ]
         for r in rows:
             lines.append(
                 f"| {r['model']} | {r['batch']} | {float(r['ours_ms']):.1f} "
                 f"| {float(r['fused_ms']):.1f} | {float(r['reference_ms']):.1f} "
-                f"| {r['unfused_ratio']} | {r['fused_ratio']} | {r['train_ratio'] or '-'} "
-                f"| {r['max_difference']} |"
+                f"| {r['unfused_ratio']} | {r['fused_ratio']} "
+                + (f"| {r['compiled_ratio']} " if compiled else "")
+                + f"| {r['train_ratio'] or '-'} | {r['max_difference']} |"
             )
+        kinds = ("unfused_ratio", "fused_ratio") + (("compiled_ratio",) if compiled else ())
         means = {
             k: geometric_mean(float(r[k]) for r in rows if r[k])
-            for k in ("unfused_ratio", "fused_ratio", "train_ratio")
+            for k in (*kinds, "train_ratio")
         }
         by_batch = {
-            b: geometric_mean(float(r["fused_ratio"]) for r in rows if r["batch"] == b)
+            (k, b): geometric_mean(float(r[k]) for r in rows if r["batch"] == b)
+            for k in kinds[1:]
             for b in sorted({r["batch"] for r in rows}, key=int)
         }
         lines += [
             "",
             f"Geometric means over {len({r['model'] for r in rows})} models and both batch "
             f"sizes: unfused {means['unfused_ratio']:.2f}, fused {means['fused_ratio']:.2f}, "
-            f"training step {means['train_ratio']:.2f}; fused by batch size: "
-            + ", ".join(f"batch {b} {v:.2f}" for b, v in by_batch.items())
+            + (f"fused and compiled {means['compiled_ratio']:.2f}, " if compiled else "")
+            + f"training step {means['train_ratio']:.2f}; by batch size: "
+            + ", ".join(
+                f"{k.removesuffix('_ratio')} batch {b} {v:.2f}" for (k, b), v in by_batch.items()
+            )
             + ".",
             "",
         ]
@@ -294,7 +302,9 @@ def against_section(results: Path) -> list[str]:
             "weights, threads, dtype and layout (NCHW; `keyarch.fuse` runs channels-last), "
             "median of interleaved rounds; above 1, keyarch is faster. *max diff*: the "
             "largest difference of keyarch's logits (eager and fused) from the reference's, "
-            "relative to their scale, in float64.",
+            "relative to their scale, in float64. *compiled*: `keyarch.fuse(model, "
+            "compile=True)` (inductor, weights frozen), compiled per batch size before its "
+            "rounds, its logits checked within 1e-4 of the eager model's.",
             "",
             *lines,
         ]

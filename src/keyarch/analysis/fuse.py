@@ -6,7 +6,12 @@ convolution folds into the convolution's weights and bias:
 The model is traced with ``torch.fx`` (every keyarch model traces: the contract tests say
 so) and PyTorch's ``torch.fx.experimental.optimization.fuse`` folds each convolution -
 batch norm pair. The result also runs in channels-last memory format by default (measured
-faster for convolutions on CPUs) and can be handed to ``torch.compile``.
+faster for convolutions on CPUs) and, with ``compile=True``, is handed to ``torch.compile``
+with inductor's freezing on: the weights become constants of the compiled graph, so
+inductor prepacks them for oneDNN and fuses convolutions with what follows them (measured
+on this 2-core CPU, ResNet-50: 1.39x the eager model at batch 1, 1.51x at batch 8; eager
+fused: 0.97x and 1.21x). A frozen graph does not see later changes to the weights: fuse
+again after training.
 
 The fused model is for inference only: it keeps the model's input check, name and class
 count, not its training behaviour (dropout, auxiliary classifiers, batch statistics).
@@ -49,7 +54,8 @@ class FusedModel(nn.Module):
 def fuse(model: nn.Module, *, channels_last: bool = True, compile: bool = False) -> nn.Module:
     """A copy of ``model`` for inference with every batch norm that follows a convolution
     folded into it (``model`` itself is left as it is), in channels-last memory format
-    unless ``channels_last=False``, compiled with ``torch.compile`` when ``compile``."""
+    unless ``channels_last=False``, compiled with ``torch.compile`` (inductor, freezing
+    the weights) when ``compile``; a compiled copy compiles once per input shape."""
     if not isinstance(model, nn.Module):
         raise BadType(f"fuse takes a torch.nn.Module, got {type(model).__name__}")
     copied = copy.deepcopy(model).eval()
@@ -57,7 +63,9 @@ def fuse(model: nn.Module, *, channels_last: bool = True, compile: bool = False)
     fused = FusedModel(graph, model, channels_last).eval()
     if channels_last:
         fused = fused.to(memory_format=torch.channels_last)
-    return torch.compile(fused) if compile else fused
+    if compile:
+        return torch.compile(fused, dynamic=False, options={"freezing": True})
+    return fused
 
 
 def count_batch_norms(model: nn.Module) -> int:

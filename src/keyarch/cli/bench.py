@@ -81,6 +81,12 @@ def add(commands) -> None:
         default=7,
         help="interleaved rounds for --against (default 7)",
     )
+    parser.add_argument(
+        "--compiled",
+        action="store_true",
+        help="with --against: also time keyarch.fuse(model, compile=True) (compiled per "
+        "batch size first: seconds to a minute per model)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -94,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
         return _publish(args)
     if args.to:
         raise BadInput("--to goes with --plot, --report or --table")
+    if args.compiled and not args.against:
+        raise BadInput("--compiled goes with --against")
     names = _names(args)
     _set_threads(args)
     if args.against:
@@ -242,7 +250,9 @@ def _against(args, names: list[str]) -> int:
     )
     header = (
         f"{'model':<20} {'batch':>5} {'ours ms':>9} {'ref ms':>9} {'fused ms':>9} "
-        f"{'unfused':>17} {'fused':>17} {'train':>17}  max |diff|"
+        f"{'unfused':>17} {'fused':>17} {'train':>17}"
+        + (f" {'compiled':>17}" if args.compiled else "")
+        + "  max |diff|"
     )
     print(header)
     rows = []
@@ -255,13 +265,15 @@ def _against(args, names: list[str]) -> int:
             channels_last=args.channels_last,
             rounds=max(args.rounds, 3),
             train=not args.no_train,
+            compiled=args.compiled,
         ):
             rows.append(c)
             train = c.train.text() if c.train else "-"
+            compiled = f" {c.compiled.text():>17}" if c.compiled else ""
             print(
                 f"{c.model:<20} {c.batch:>5} {c.ours_ms:>9.2f} {c.reference_ms:>9.2f} "
                 f"{c.fused_ms:>9.2f} {c.unfused.text():>17} {c.fused.text():>17} "
-                f"{train:>17}  {c.max_difference:.1e}",
+                f"{train:>17}{compiled}  {c.max_difference:.1e}",
                 flush=True,
             )
     means = summary(rows)
@@ -277,7 +289,7 @@ def _against(args, names: list[str]) -> int:
 
 AGAINST_COLUMNS = ("model", "source", "batch", "ours_ms", "reference_ms", "fused_ms",
                    "unfused_ratio", "fused_ratio", "train_ratio", "max_difference", "threads",
-                   "dtype", "channels_last")  # fmt: skip
+                   "dtype", "channels_last", "compiled_ms", "compiled_ratio")  # fmt: skip
 
 
 def write_against(folder, args, comparisons) -> object:
@@ -296,7 +308,9 @@ def write_against(folder, args, comparisons) -> object:
          "fused_ratio": f"{c.fused.median:.3f}",
          "train_ratio": f"{c.train.median:.3f}" if c.train else "",
          "max_difference": f"{c.max_difference:.2e}", "threads": str(args.threads),
-         "dtype": args.dtype, "channels_last": str(args.channels_last)}
+         "dtype": args.dtype, "channels_last": str(args.channels_last),
+         "compiled_ms": f"{c.compiled_ms:.3f}" if c.compiled else "",
+         "compiled_ratio": f"{c.compiled.median:.3f}" if c.compiled else ""}
         for c in comparisons
     ]  # fmt: skip
     key = ("model", "batch", "threads", "dtype", "channels_last")
