@@ -13,7 +13,8 @@ import keyarch
 def meta_models() -> dict[str, torch.nn.Module]:
     """Every registered model on the meta device (no memory, no initialisation cost)."""
     with torch.device("meta"):
-        return {name: keyarch.create_model(name) for name in keyarch.list_models()}
+        names = keyarch.list_models(task="image-classification")
+        return {name: keyarch.create_model(name) for name in names}
 
 
 def randomise_batch_norm(model: torch.nn.Module) -> None:

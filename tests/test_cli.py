@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+import keyarch
 from keyarch.cli import main
 
 
@@ -27,9 +28,12 @@ def test_list_shows_every_model_with_counts(capsys):
         "input",
         "ImageNet",
         "top-1",
+        "task",
     ]
     vgg16 = next(line for line in lines if line.startswith("vgg16 "))
-    assert vgg16.split() == ["vgg16", "VGG", "2014", "138,357,544", "15.470", "3x224x224", "71.592"]
+    assert vgg16.split() == ["vgg16", "VGG", "2014", "138,357,544", "15.470", "3x224x224", "71.592",
+                             "image-classification"]  # fmt: skip
+    assert len(lines) == 1 + len(keyarch.list_models())  # every task's models
     assert any(line.split()[:4] == ["lenet5", "LeNet", "1998", "60,000"] for line in lines)
 
 
@@ -254,5 +258,5 @@ def test_info_says_how_each_published_result_was_measured(capsys):
 
 def test_list_leaves_out_results_that_are_not_single_crop_validation(capsys):
     code, out, _ = run(capsys, "list", "alexnet*")
-    rows = {line.split()[0]: line.split()[-1] for line in out.splitlines()[1:]}
+    rows = {line.split()[0]: line.split()[-2] for line in out.splitlines()[1:]}
     assert rows == {"alexnet": "56.522", "alexnet_two_tower": "-"}

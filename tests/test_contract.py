@@ -21,7 +21,7 @@ from torchvision.models.feature_extraction import create_feature_extractor
 import keyarch
 from keyarch.models.base import AuxiliaryOutputs
 
-MODELS = keyarch.list_models()
+MODELS = keyarch.list_models(task="image-classification")
 # Models of MNIST or CIFAR size: cheap enough to run with real weights in the default suite.
 SMALL_MODELS = [name for name in MODELS if keyarch.model_card(name).input_size[1] <= 32]
 # The paper's LeNet-5 ends in fixed RBF prototypes of the ten digits: no other head.

@@ -15,7 +15,7 @@ def _size_class(name: str):
     return pytest.param(name, marks=pytest.mark.slow) if large else name
 
 
-MODELS = [_size_class(name) for name in keyarch.list_models()]
+MODELS = [_size_class(name) for name in keyarch.list_models(task="image-classification")]
 
 
 def _with_random_statistics(model: nn.Module) -> nn.Module:

@@ -149,7 +149,9 @@ def test_zfnet_renormalises_filters_whose_rms_exceeds_the_radius():
 def test_every_family_with_a_paper_recipe_gets_it_on_image_folders():
     import keyarch
 
-    families = {keyarch.model_card(name).family for name in keyarch.list_models()}
+    families = {
+        keyarch.model_card(name).family for name in keyarch.list_models(task="image-classification")
+    }
     for family in families - {"LeNet"}:
         recipe = default_recipe(family, "folder")
         assert recipe.name.endswith("-paper"), (family, recipe.name)

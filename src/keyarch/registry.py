@@ -23,6 +23,8 @@ from keyarch.errors import BadInput, BadType
 
 __all__ = [
     "IMAGENET_VAL",
+    "IMAGE_CLASSIFICATION",
+    "TASKS",
     "SINGLE_CROP",
     "Metric",
     "ModelCard",
@@ -50,6 +52,8 @@ class Paper:
 # The one setting that `keyarch list` compares models in: accuracy on the ILSVRC-2012
 # validation set (ImageNet-1k, 50,000 images), one centre crop per image.
 IMAGENET_VAL = "ILSVRC-2012 val"
+IMAGE_CLASSIFICATION = "image-classification"
+TASKS = (IMAGE_CLASSIFICATION, "sequence-classification")
 SINGLE_CROP = "1 crop"
 
 
@@ -87,16 +91,27 @@ class ModelCard:
     main_ideas: tuple[str, ...]
     importance: str
     description: str
-    input_size: tuple[int, int, int]  # (channels, height, width) of the default input
+    # the example input of one sample: (channels, height, width) of an image, or for a
+    # sequence model (time steps, features per step)
+    input_size: tuple[int, ...]
     deviations: tuple[str, ...] = ()  # deliberate differences from the paper
     metrics: tuple[Metric, ...] = ()
     # The first published single-crop ILSVRC-2012 validation top-1 accuracy, if any: the
     # one number tables such as `keyarch list` can set side by side (see Metric).
     imagenet_top1: float | None = field(default=None)
+    # what the model does: "image-classification" (every CNN and hybrid) or
+    # "sequence-classification" (the recurrent networks)
+    task: str = IMAGE_CLASSIFICATION
 
     @property
-    def default_input_size(self) -> tuple[int, int, int]:
+    def default_input_size(self) -> tuple[int, ...]:
         return self.input_size
+
+    @property
+    def input_description(self) -> str:
+        """'3x224x224 (channels x height x width)' or '50x2 (time steps x features)'."""
+        axes = "channels x height x width" if len(self.input_size) == 3 else "time steps x features"
+        return f"{'x'.join(str(d) for d in self.input_size)} ({axes})"
 
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
@@ -112,8 +127,11 @@ def register_model(
     deviations: tuple[str, ...] = (),
     metrics: tuple[Metric, ...] = (),
     name: str | None = None,
+    task: str = IMAGE_CLASSIFICATION,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Register a builder under its function name (or ``name``); duplicates are an error."""
+    if task not in TASKS:
+        raise BadInput(f"task {task!r} is not one of {', '.join(TASKS)}")
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         model_name = name or builder.__name__
@@ -137,6 +155,7 @@ def register_model(
             deviations=deviations,
             metrics=metrics,
             imagenet_top1=imagenet,
+            task=task,
         )
         return builder
 
@@ -187,12 +206,19 @@ def _unknown(name: object) -> ValueError:
     return BadInput(f"unknown model {name!r}{hint}")
 
 
-def list_models(pattern: str = "*") -> list[str]:
-    """Names of the registered models matching a shell-style ``pattern``, sorted."""
+def list_models(pattern: str = "*", task: str | None = None) -> list[str]:
+    """Names of the registered models matching a shell-style ``pattern``, sorted; with
+    ``task`` ("image-classification", "sequence-classification") only those of that task."""
     if not isinstance(pattern, str):
         raise BadType(f"pattern must be a string such as 'vgg*', got {type(pattern).__name__}")
+    if task is not None and task not in TASKS:
+        raise BadInput(f"task {task!r} is not one of {', '.join(TASKS)}")
     _ensure_models_imported()
-    return sorted(n for n in _BUILDERS if fnmatch.fnmatchcase(n, pattern))
+    return sorted(
+        n
+        for n in _BUILDERS
+        if fnmatch.fnmatchcase(n, pattern) and (task is None or _CARDS[n].task == task)
+    )
 
 
 # Short names the references use for a family's default width: they build the same model.

@@ -274,8 +274,7 @@ def against_section(results: Path) -> list[str]:
             )
         kinds = ("unfused_ratio", "fused_ratio") + (("compiled_ratio",) if compiled else ())
         means = {
-            k: geometric_mean(float(r[k]) for r in rows if r[k])
-            for k in (*kinds, "train_ratio")
+            k: geometric_mean(float(r[k]) for r in rows if r[k]) for k in (*kinds, "train_ratio")
         }
         by_batch = {
             (k, b): geometric_mean(float(r[k]) for r in rows if r["batch"] == b)

@@ -13,10 +13,21 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from keyarch.cli import bench, draw, evaluate, export, info, listing, predict, train, visualize
+from keyarch.cli import (
+    bench,
+    caption,
+    draw,
+    evaluate,
+    export,
+    info,
+    listing,
+    predict,
+    train,
+    visualize,
+)
 from keyarch.cli.common import Parser
 
-COMMANDS = (listing, info, visualize, train, evaluate, predict, export, bench, draw)
+COMMANDS = (listing, info, visualize, train, evaluate, predict, export, bench, draw, caption)
 
 
 def build_parser() -> Parser:

@@ -122,10 +122,14 @@ def _names(args) -> list[str]:
             from keyarch.analysis.against import references
 
             return references(args.against)
-        return list_models()
+        return list_models(task="image-classification")
     if not args.names:
         raise BadInput("give model names (keyarch list) or --all")
-    return [model_card(name).name for name in args.names]
+    cards = [model_card(name) for name in args.names]
+    others = [f"{c.name} ({c.task})" for c in cards if c.task != "image-classification"]
+    if others:
+        raise BadInput(f"keyarch bench measures image classifiers, not {', '.join(others)}")
+    return [c.name for c in cards]
 
 
 def _set_threads(args) -> None:

@@ -11,7 +11,9 @@ from keyarch.cli.common import input_size
 def add(commands) -> None:
     parser = commands.add_parser("info", help="a model's card and per-layer summary")
     parser.add_argument("name")
-    parser.add_argument("--input-size", type=input_size, help="C,H,W (default: the model's)")
+    parser.add_argument(
+        "--input-size", type=input_size, help="C,H,W of an image model (default: the model's)"
+    )
     parser.add_argument("--no-summary", action="store_true", help="only the card")
     parser.set_defaults(run=run)
 
@@ -41,7 +43,8 @@ def _format_card(name: str) -> str:
         *wrap(card.authors, "  Authors:     "),
         f"  Year:        {card.year}",
         f"  Link:        {card.url}",
-        f"  Input:       {'x'.join(str(d) for d in card.input_size)} (channels x height x width)",
+        f"  Task:        {card.task}",
+        f"  Input:       {card.input_description}",
         *wrap(card.description, "  What it is:  "),
         "  Main ideas:",
         *(line for idea in card.main_ideas for line in wrap(idea, "    - ")),

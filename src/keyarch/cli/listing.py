@@ -8,6 +8,11 @@ import argparse
 def add(commands) -> None:
     parser = commands.add_parser("list", help="list the architectures with their counts")
     parser.add_argument("pattern", nargs="?", default="*", help="shell wildcard, e.g. 'vgg*'")
+    parser.add_argument(
+        "--task",
+        choices=("image-classification", "sequence-classification"),
+        help="only the models of one task (default: all)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -21,10 +26,11 @@ def run(args: argparse.Namespace) -> int:
     from keyarch.analysis.counts import model_counts
     from keyarch.errors import BadInput
 
-    names = list_models(args.pattern)
+    names = list_models(args.pattern, task=args.task)
     if not names:
         raise BadInput(f"no model matches {args.pattern!r}; try `keyarch list` for all")
-    header = ("name", "family", "year", "params", "GMACs", "input", "ImageNet top-1")
+    # input: C x H x W of an image, T x F (time steps x features) of a sequence
+    header = ("name", "family", "year", "params", "GMACs", "input", "ImageNet top-1", "task")
     counts = model_counts(names)
     rows = []
     for name in names:
@@ -40,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
                 gmacs(macs),
                 "x".join(str(d) for d in card.input_size),
                 top1,
+                card.task,
             )
         )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]

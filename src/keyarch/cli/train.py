@@ -51,6 +51,15 @@ def add(commands) -> None:
         help=choices_help("default: mnist for one-channel models, else cifar10", DATASETS),
     )
     parser.add_argument("--data-dir", help="where datasets are (then $KEYARCH_DATA, the cache)")
+    add_run_options(parser)
+    parser.add_argument("--image-size", type=positive_int, help="network input size")
+    parser.add_argument("--no-download", action="store_true")
+    parser.set_defaults(run=run)
+
+
+def add_run_options(parser) -> None:
+    """The recipe, its overrides and the run's own flags: ``keyarch train`` and
+    ``keyarch caption train`` take the same ones."""
     parser.add_argument(
         "--recipe",
         choices=tuple(RECIPES),
@@ -108,31 +117,19 @@ def add(commands) -> None:
     parser.add_argument(
         "--test-limit", type=positive_int, help="test on a fixed random subset of N images"
     )
-    parser.add_argument("--image-size", type=positive_int, help="network input size")
-    parser.add_argument("--no-download", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")
-    parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run_options(args: argparse.Namespace, recipe) -> dict[str, object]:
+    """``TrainConfig`` arguments of the flags ``add_run_options`` added, the recipe with
+    its overrides applied."""
     from pathlib import Path
 
-    from keyarch.registry import model_card
-    from keyarch.train import TrainConfig, default_recipe, get_recipe, train
     from keyarch.train.recipes import override
 
-    card = model_card(args.name)
-    dataset = args.dataset or ("mnist" if card.input_size[0] == 1 else "cifar10")
-    recipe = (
-        get_recipe(args.recipe) if args.recipe else default_recipe(card.family, dataset, args.name)
-    )
-    recipe = override(recipe, **{name: getattr(args, name) for name, _, _ in RECIPE_FLAGS})
-    config = TrainConfig(
-        model=args.name,
-        dataset=dataset,
-        data_dir=args.data_dir,
-        recipe=recipe,
+    return dict(
+        recipe=override(recipe, **{name: getattr(args, name) for name, _, _ in RECIPE_FLAGS}),
         out=Path(args.out),
         run_name=args.run_name,
         overwrite=args.overwrite,
@@ -147,13 +144,30 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         train_limit=args.train_limit,
         test_limit=args.test_limit,
-        download=not args.no_download,
-        image_size=args.image_size,
         progress=not args.no_progress,
         device=args.device,
+        command=["keyarch", *args.argv] if args.argv is not None else ["keyarch", *sys.argv[1:]],
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from keyarch.registry import model_card
+    from keyarch.train import TrainConfig, default_recipe, get_recipe, train
+
+    card = model_card(args.name)
+    dataset = args.dataset or ("mnist" if card.input_size[0] == 1 else "cifar10")
+    recipe = (
+        get_recipe(args.recipe) if args.recipe else default_recipe(card.family, dataset, args.name)
+    )
+    config = TrainConfig(
+        model=args.name,
+        dataset=dataset,
+        data_dir=args.data_dir,
+        download=not args.no_download,
+        image_size=args.image_size,
         # the embedded MNIST subset stands in only when the user named no data at all
         allow_embedded=args.dataset is None and args.data_dir is None,
-        command=["keyarch", *args.argv] if args.argv is not None else ["keyarch", *sys.argv[1:]],
+        **run_options(args, recipe),
     )
     train(config)
     return 0

@@ -14,6 +14,7 @@ from keyarch.models import (  # noqa: F401
     mobilenetv2,
     mobilevit,
     nasnet,
+    recurrent,
     resnet,
     senet,
     vgg,

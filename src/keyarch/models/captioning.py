@@ -44,8 +44,11 @@ class CaptionerConfig:
     embed_size: int = 512  # image and word embeddings
     hidden_size: int = 512  # LSTM memory
     num_layers: int = 1
-    dropout: float = 0.3  # on the LSTM's inputs and outputs (assumed: the paper gives none)
+    dropout: float = 0.3  # on the LSTM's inputs and outputs (im2txt: keep probability 0.7)
     max_length: int = 20  # words a generated caption may have
+    freeze_encoder: bool = False  # the CNN as a fixed feature extractor (eval mode, no grads)
+    encoder_lr_scale: float = 1.0  # the encoder's learning rate / the decoder's
+    pretrained_encoder: bool = False  # the CNN starts from its ImageNet weights
 
 
 class ShowAndTell(nn.Module):
@@ -56,9 +59,13 @@ class ShowAndTell(nn.Module):
         from keyarch.registry import create_model
 
         self.config = config
-        self.encoder = (
-            encoder if encoder is not None else create_model(config.encoder, num_classes=0)
-        )
+        if encoder is None:
+            encoder = create_model(
+                config.encoder, num_classes=0, pretrained=config.pretrained_encoder
+            )
+        self.encoder = encoder
+        if config.freeze_encoder:
+            self.encoder.requires_grad_(False)
         features = getattr(self.encoder, "head_hidden_size", None)
         if not isinstance(features, int):
             raise BadInput(
@@ -73,9 +80,27 @@ class ShowAndTell(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.word_scores = nn.Linear(config.hidden_size, config.vocab_size)
 
+    def train(self, mode: bool = True) -> ShowAndTell:
+        """A frozen encoder stays in evaluation mode (its batch norms keep their ImageNet
+        statistics, as im2txt's Inception while it is not trained)."""
+        super().train(mode)
+        if self.config.freeze_encoder:
+            self.encoder.eval()
+        return self
+
+    def learning_rate_scale(self, name: str) -> float:
+        """The factor on the run's learning rate of the parameter ``name``: the encoder
+        learns at ``encoder_lr_scale`` times the decoder's rate."""
+        return self.config.encoder_lr_scale if name.startswith("encoder.") else 1.0
+
     def embed_images(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, embed_size): x_{-1}, the LSTM's first input."""
-        return self.image_embedding(self.encoder(images))
+        if self.config.freeze_encoder:
+            with torch.no_grad():
+                features = self.encoder(images)
+        else:
+            features = self.encoder(images)
+        return self.image_embedding(features)
 
     def forward(
         self, images: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor | None = None

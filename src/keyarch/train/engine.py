@@ -28,10 +28,19 @@ from keyarch.analysis import count_parameters
 from keyarch.errors import BadInput, RunStopped
 from keyarch.registry import builder_options, create_model, model_card
 from keyarch.train import checkpoint, distributed, reporting, runs
+from keyarch.train.captioning import (
+    CaptioningTask,
+    CaptionSettings,
+    build_captioner,
+    captioner_metadata,
+    prepare_caption_data,
+)
 from keyarch.train.data import RunData, prepare_data
 from keyarch.train.optimizers import RMSpropTF, renormalise_filters_
 from keyarch.train.recipes import Recipe, default_recipe
 from keyarch.train.tasks import ClassificationTask, Task
+
+TASKS = ("classification", "captioning")
 
 
 class TrainingDiverged(RunStopped):
@@ -77,6 +86,10 @@ class TrainConfig:
     device: str = "auto"
     command: list[str] | None = None  # the command line, for the resume hint
     log: list[str] = field(default_factory=list)  # what the run said, for callers
+    # "captioning": ``model`` is the image encoder of a Show and Tell captioner, ``dataset``
+    # "synthetic" (default), "flickr8k" or "coco" (keyarch.train.captioning)
+    task: str = "classification"
+    caption: CaptionSettings | None = None  # captioning's sizes and options
 
     def __post_init__(self) -> None:
         for name in ("threads", "train_limit", "test_limit", "image_size"):
@@ -91,6 +104,10 @@ class TrainConfig:
             raise BadInput(f"amp must be none, bf16 or fp16, got {self.amp!r}")
         if self.resume and self.overwrite:
             raise BadInput("--resume continues a run and --overwrite replaces it: choose one")
+        if self.task not in TASKS:
+            raise BadInput(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.caption is not None and self.task != "captioning":
+            raise BadInput("caption settings go with task='captioning'")
 
 
 @dataclass(frozen=True)
@@ -142,14 +159,20 @@ def autocast_for(amp: str, device: torch.device):
 
 
 def _optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
-    decay, no_decay = [], []
-    for parameter in model.parameters():
+    """Parameter groups: with and without weight decay, and for a model that scales the
+    rate of some parameters (``model.learning_rate_scale(name)``: a captioner's encoder)
+    one more pair per scale; the loop sets each group's rate to ``lr_scale`` x the rate."""
+    scale_of = getattr(model, "learning_rate_scale", lambda name: 1.0)
+    grouped: dict[tuple[float, bool], list[torch.nn.Parameter]]
+    grouped = {(1.0, True): [], (1.0, False): []}  # decay first: the groups' order is saved
+    for name, parameter in model.named_parameters():
         if parameter.requires_grad:  # biases and norm scales: as recipe.decay_bias_and_norm
             exempt = parameter.ndim <= 1 and not recipe.decay_bias_and_norm
-            (no_decay if exempt else decay).append(parameter)
+            grouped.setdefault((float(scale_of(name)), not exempt), []).append(parameter)
     groups = [
-        {"params": decay, "weight_decay": recipe.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
+        {"params": params, "weight_decay": recipe.weight_decay if decay else 0.0, "lr_scale": scale}
+        for (scale, decay), params in grouped.items()
+        if params or scale == 1.0
     ]
     # foreach: one multi-tensor update per group (PyTorch's default only on GPUs)
     if recipe.optimizer == "sgd":
@@ -249,16 +272,17 @@ def train_one_epoch(run: _Run, epoch: int) -> EpochStats:
         leave=False,
     )
     started, images = time.perf_counter(), 0
-    scores = [row["test_top1"] for row in progress["history"]]  # for the "plateau" schedule
+    # for the "plateau" schedule
+    scores = [row[f"{run.task.evaluated}_{run.task.headline}"] for row in progress["history"]]
     learning_rate = run.recipe.lr_at(max(progress["step"] - 1, 0), run.steps_per_epoch, scores)
     for inputs, targets in run.data.train_batches(epoch, progress["batch"]):
         learning_rate = run.recipe.lr_at(progress["step"], run.steps_per_epoch, scores)
         for group in run.optimizer.param_groups:
-            group["lr"] = learning_rate
+            group["lr"] = learning_rate * group.get("lr_scale", 1.0)
         if run.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         with run.autocast():
-            outputs = run.network(inputs)
+            outputs = run.task.forward(run.network, inputs, targets)
         loss = run.task.loss(outputs, targets)
         bad_step = torch.where((bad_step < 0) & ~torch.isfinite(loss), progress["step"], bad_step)
         run.optimizer.zero_grad(set_to_none=True)
@@ -335,7 +359,11 @@ def _say(config: TrainConfig, context: distributed.Context, message: str) -> Non
 
 def run_settings(config: TrainConfig, recipe: Recipe, dataset: str, data: RunData) -> dict:
     """What defines a run: a resume must keep every one of these."""
+    captioning = {}
+    if config.task == "captioning":
+        captioning = {"task": config.task, "caption": asdict(config.caption)}
     return {
+        **captioning,
         "model": config.model,
         "dataset": dataset,
         "data": data.title,
@@ -352,8 +380,15 @@ def train(config: TrainConfig) -> dict[str, object]:
     """Train, evaluate and save; return the summary (also written to summary.json)."""
     started = time.time()
     card = model_card(config.model)
-    dataset = config.dataset or ("mnist" if card.input_size[0] == 1 else "cifar10")
-    recipe = config.recipe or default_recipe(card.family, dataset, config.model)
+    if config.task == "captioning":
+        config = replace(config, caption=config.caption or CaptionSettings())
+        dataset = config.dataset or "synthetic"
+        recipe = config.recipe or default_recipe("captioning", dataset, config.model)
+        if os.environ.get("WORLD_SIZE", "1") != "1":
+            raise BadInput("captioning trains in one process (not under torchrun)")
+    else:
+        dataset = config.dataset or ("mnist" if card.input_size[0] == 1 else "cifar10")
+        recipe = config.recipe or default_recipe(card.family, dataset, config.model)
     device_type = "cuda" if config.device == "auto" and torch.cuda.is_available() else "cpu"
     context = distributed.setup(device_type if config.device == "auto" else config.device)
     try:
@@ -386,14 +421,21 @@ def _create(name: str, recipe: Recipe, **arguments) -> torch.nn.Module:
 def _train(config, card, dataset, recipe, context, started) -> dict[str, object]:
     device = resolve_device(config.device, context.local_rank)
     context = replace(context, device=device)
-    data = prepare_data(config, card, dataset, recipe, context, device)
+    if config.task == "captioning":
+        data = prepare_caption_data(config, recipe, context, device)
+    else:
+        data = prepare_data(config, card, dataset, recipe, context, device)
     threads = _threads(config, context, data.workers)
     torch.set_num_threads(threads)
     torch.manual_seed(config.seed)
     if config.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
-    name = config.run_name or f"{config.model}-{dataset}" + ("-embedded" if data.embedded else "")
+    name = config.run_name or (
+        f"caption-{config.model}-{dataset}"
+        if config.task == "captioning"
+        else f"{config.model}-{dataset}" + ("-embedded" if data.embedded else "")
+    )
     directory, note = (None, None)
     if context.is_main:
         directory, note = runs.choose(
@@ -418,7 +460,10 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
         _say(config, context, note)
     for line in data.notes:
         _say(config, context, line)
-    model = _create(config.model, recipe, num_classes=len(data.classes), in_chans=data.channels)
+    if config.task == "captioning":
+        model = build_captioner(config.model, config.caption, data.vocabulary)
+    else:
+        model = _create(config.model, recipe, num_classes=len(data.classes), in_chans=data.channels)
     model = model.to(device)
     channels_last = config.channels_last
     if channels_last is None:
@@ -454,8 +499,12 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
         )
     if config.compile:
         network = torch.compile(network)
-    task = ClassificationTask(len(data.classes), recipe.label_smoothing)
-    weights_metadata = data.weights_metadata(config.model, recipe.tta)
+    if config.task == "captioning":
+        task = CaptioningTask(data, config.caption)
+        weights_metadata = captioner_metadata(model, data.vocabulary, data)
+    else:
+        task = ClassificationTask(len(data.classes), recipe.label_smoothing)
+        weights_metadata = data.weights_metadata(config.model, recipe.tta)
 
     def save() -> None:
         if not context.is_main:
@@ -531,7 +580,7 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
                     "epoch": epoch + 1,
                     **{f"train_{k}": v for k, v in stats.metrics.items()},
                     "lr": stats.lr,
-                    **{f"test_{k}": v for k, v in tested.items()},
+                    **{f"{task.evaluated}_{k}": v for k, v in tested.items()},
                     "images_per_second": stats.images_per_second,
                 }
                 progress.update(epoch=epoch + 1, batch=0, totals=[])
@@ -544,20 +593,21 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
                         board,
                         f"{config.model} on {data.title} ({recipe.name})",
                     )
-                _say(config, context, _epoch_line(row, recipe.epochs))
+                _say(config, context, task.epoch_line(row, recipe.epochs))
                 if epoch + 1 < recipe.epochs and _stop_requested(run):  # during evaluation
                     raise TrainingInterrupted(_resume_hint(run))
     finally:
         if board is not None:
             board.close()
-    summary = _summary(run, dataset, threads, started, train_seconds)
+    final = task.finish(network, context)  # the final splits (captioning's beam search)
+    summary = _summary(run, dataset, threads, started, train_seconds) | final
     if context.is_main:
         checkpoint.save_weights(directory / "model.safetensors", model, weights_metadata)
         checkpoint.atomic_write(directory / runs.SUMMARY, json.dumps(summary, indent=2).encode())
         _say(
             config,
             context,
-            f"test top-1 {summary['test_top1']:.4f} after {recipe.epochs} epochs, "
+            f"{task.final_line(summary)} after {recipe.epochs} epochs, "
             f"{summary['wall_seconds']:.0f} s; run saved in {directory}",
         )
     return summary
@@ -567,19 +617,6 @@ def _report(directory: Path, history: list[dict], board, title: str) -> None:
     reporting.write_csv(directory / "metrics.csv", history)
     reporting.plot_curves(directory / "curves.png", history, title)
     board.log(history[-1])
-
-
-def _epoch_line(row: dict[str, float], epochs: int) -> str:
-    extra = "".join(
-        f", {key.removeprefix('test_top1_')} {value:.4f}"
-        for key, value in row.items()
-        if key.startswith("test_top1_")
-    )
-    return (
-        f"epoch {row['epoch']}/{epochs}: train loss {row['train_loss']:.4f} top-1 "
-        f"{row['train_top1']:.4f}, test loss {row['test_loss']:.4f} top-1 {row['test_top1']:.4f}"
-        f" top-5 {row['test_top5']:.4f}{extra}, {row['images_per_second']:.0f} img/s"
-    )
 
 
 def _summary(run: _Run, dataset: str, threads: int, started: float, train_seconds: float) -> dict:
@@ -593,17 +630,18 @@ def _summary(run: _Run, dataset: str, threads: int, started: float, train_second
     arguments = {k: v for k, v in asdict(config).items() if k not in ("log", "recipe")}
     summary = {
         "model": config.model,
+        "task": config.task,
         "dataset": data.title,
         "data": {
             "name": dataset,
             "provenance": data.provenance,
             "embedded": data.embedded,
             "train_images": len(data.train),
-            "test_images": len(data.test),
+            f"{run.task.evaluated}_images": len(data.test),
         },
         "recipe": asdict(recipe),
         "epochs": recipe.epochs,
-        **{k: v for k, v in final.items() if k.startswith("test_")},
+        **{k: v for k, v in final.items() if k.startswith(f"{run.task.evaluated}_")},
         "train_images_per_second": sum(r["images_per_second"] for r in progress["history"])
         / max(len(progress["history"]), 1),
         "wall_seconds": round(time.time() - started, 2),

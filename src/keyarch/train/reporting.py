@@ -44,7 +44,7 @@ class TensorBoard:
 
 
 def plot_curves(path: Path, history: list[dict[str, float]], title: str) -> None:
-    """Loss and accuracy against epoch, training and test, side by side."""
+    """Loss and accuracy (or BLEU) against epoch, training and evaluation, side by side."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,13 +53,17 @@ def plot_curves(path: Path, history: list[dict[str, float]], title: str) -> None
 
     epochs = [row["epoch"] for row in history]
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label in (("train_loss", "train"), ("test_loss", "test")):
+    for key in [k for k in history[-1] if k.endswith("_loss")]:
+        label = key.removesuffix("_loss")
         loss_axis.plot(epochs, [row[key] for row in history], marker="o", label=label)
-    for key in [k for k in history[-1] if "_top" in k]:
+    scores = [k for k in history[-1] if any(m in k for m in ("_top", "accuracy", "_bleu"))]
+    for key in scores:
         values = [100 * row.get(key, float("nan")) for row in history]
         accuracy_axis.plot(epochs, values, marker="o", label=key.replace("_", " "))
     loss_axis.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
-    accuracy_axis.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    bleu = any("bleu" in k for k in scores)
+    accuracy_axis.set(xlabel="epoch", ylabel="score (%)" if bleu else "accuracy (%)",
+                      title="word accuracy and BLEU" if bleu else "accuracy")  # fmt: skip
     for axis in (loss_axis, accuracy_axis):
         axis.grid(alpha=0.3)
         axis.legend()

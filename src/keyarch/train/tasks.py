@@ -21,6 +21,10 @@ from keyarch.train.evaluate import tta_probabilities
 
 class Task(Protocol):
     metric_names: tuple[str, ...]  # what ``summarise`` returns, e.g. ("loss", "top1", "top5")
+    headline: str  # the evaluation metric a "plateau" schedule follows, e.g. "top1"
+    evaluated: str  # the split evaluated after each epoch: its metrics' prefix ("test")
+
+    def forward(self, network, inputs: torch.Tensor, targets: torch.Tensor): ...
 
     def loss(self, outputs, targets: torch.Tensor) -> torch.Tensor: ...
 
@@ -42,6 +46,12 @@ class Task(Protocol):
         device: torch.device,
     ) -> dict[str, float]: ...
 
+    def finish(self, network, context: Context) -> dict[str, float]: ...
+
+    def epoch_line(self, row: dict[str, float], epochs: int) -> str: ...
+
+    def final_line(self, summary: dict[str, object]) -> str: ...
+
 
 @dataclass(frozen=True)
 class ClassificationTask:
@@ -51,6 +61,30 @@ class ClassificationTask:
     num_classes: int
     label_smoothing: float = 0.0
     metric_names: tuple[str, ...] = ("loss", "top1", "top5")
+    headline: str = "top1"
+    evaluated: str = "test"
+
+    def forward(self, network, inputs: torch.Tensor, targets: torch.Tensor):
+        return network(inputs)
+
+    def finish(self, network, context: Context) -> dict[str, float]:
+        return {}  # every test number is in the last epoch's row
+
+    def epoch_line(self, row: dict[str, float], epochs: int) -> str:
+        extra = "".join(
+            f", {key.removeprefix('test_top1_')} {value:.4f}"
+            for key, value in row.items()
+            if key.startswith("test_top1_")
+        )
+        return (
+            f"epoch {row['epoch']}/{epochs}: train loss {row['train_loss']:.4f} top-1 "
+            f"{row['train_top1']:.4f}, test loss {row['test_loss']:.4f} top-1 "
+            f"{row['test_top1']:.4f} top-5 {row['test_top5']:.4f}{extra}, "
+            f"{row['images_per_second']:.0f} img/s"
+        )
+
+    def final_line(self, summary: dict[str, object]) -> str:
+        return f"test top-1 {summary['test_top1']:.4f}"
 
     @property
     def top_k(self) -> int:

@@ -46,6 +46,10 @@ def load_trained(path: str | Path) -> TrainedModel:
     weights, meta = load_weights(path)
     if "model" not in meta:
         raise BadInput(f"{path} has no keyarch metadata; was it written by `keyarch train`?")
+    if meta.get("task") == "captioning":
+        raise BadInput(
+            f"{path} is a captioning model: use keyarch caption predict|eval --weights {path}"
+        )
     model = create_model(meta["model"], num_classes=meta["num_classes"], in_chans=meta["in_chans"])
     try:
         model.load_state_dict(weights, strict=True)
