@@ -18,6 +18,7 @@ from keyarch.cli import (
     caption,
     draw,
     evaluate,
+    experiment,
     export,
     info,
     listing,
@@ -27,7 +28,19 @@ from keyarch.cli import (
 )
 from keyarch.cli.common import Parser
 
-COMMANDS = (listing, info, visualize, train, evaluate, predict, export, bench, draw, caption)
+COMMANDS = (
+    listing,
+    info,
+    visualize,
+    train,
+    evaluate,
+    predict,
+    export,
+    bench,
+    draw,
+    caption,
+    experiment,
+)
 
 
 def build_parser() -> Parser:

@@ -1,0 +1,50 @@
+"""``keyarch experiment NAME``: rerun a paper's claim and write its report folder."""
+
+from __future__ import annotations
+
+import argparse
+
+from keyarch.cli.common import positive_int
+
+
+def add(commands) -> None:
+    parser = commands.add_parser(
+        "experiment", help="rerun a paper's claim: report.md, results.csv and plots"
+    )
+    parser.add_argument("name", help="the experiment (keyarch experiment --list)", nargs="?")
+    parser.add_argument("--list", action="store_true", help="list the experiments")
+    parser.add_argument("--profile", choices=("quick", "full"), default="quick",
+                        help="quick: seconds, a small setting; full: the reported one")  # fmt: skip
+    parser.add_argument("--seeds", type=positive_int, help="seeds (default: the profile's)")
+    parser.add_argument("--out", help="the report folder (default: experiments/NAME-PROFILE)")
+    parser.add_argument("--threads", type=positive_int, help="compute threads")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import shlex
+    import sys
+    from pathlib import Path
+
+    from keyarch.errors import BadInput
+    from keyarch.experiments import list_experiments, run_experiment
+
+    if args.list:
+        print("\n".join(list_experiments()))
+        return 0
+    if not args.name:
+        raise BadInput("give an experiment name (keyarch experiment --list)")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    out = Path(args.out or f"experiments/{args.name}-{args.profile}")
+    if (out / "report.md").exists():
+        raise BadInput(f"{out} already holds a report; choose another --out (nothing is replaced)")
+    report = run_experiment(args.name, args.profile, args.seeds, out=out)
+    words = ["keyarch", *(args.argv if args.argv is not None else sys.argv[1:])]
+    report.command = shlex.join(words)
+    path = report.write(out)
+    print(f"{report.name}: {report.verdict}. {report.reason}")
+    print(f"written: {path}", file=sys.stderr)
+    return 0

@@ -1,0 +1,40 @@
+"""The papers' claims as experiments anyone reruns: one module each, ``run() -> Report``.
+
+``keyarch experiment NAME [--profile quick|full] [--seeds N] --out DIR`` runs one and
+writes its report folder (``keyarch.experiments.report``). ``quick`` profiles run in
+seconds on a small setting and are what CI checks (the direction of the effect);
+``full`` profiles are what ``docs/experiments.md`` reports.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from keyarch.errors import BadInput
+from keyarch.experiments.report import Report
+
+# name -> module; the order of the issue that asked for them
+EXPERIMENTS = {
+    "lstm-vs-rnn": "keyarch.experiments.lstm_vs_rnn",
+}
+PROFILES = ("quick", "full")
+
+
+def list_experiments() -> list[str]:
+    return list(EXPERIMENTS)
+
+
+def run_experiment(name: str, profile: str = "quick", seeds: int | None = None,
+                   out=None) -> Report:  # fmt: skip
+    """Run experiment ``name``; with ``out``, its figures are drawn into that folder."""
+    if name not in EXPERIMENTS:
+        raise BadInput(f"unknown experiment {name!r}; expected one of {', '.join(EXPERIMENTS)}")
+    if profile not in PROFILES:
+        raise BadInput(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+        raise BadInput(f"seeds must be a whole number of at least 1, got {seeds!r}")
+    module = importlib.import_module(EXPERIMENTS[name])
+    return module.run(profile=profile, seeds=seeds, out=out)
+
+
+__all__ = ["EXPERIMENTS", "Report", "list_experiments", "run_experiment"]

@@ -1,0 +1,83 @@
+"""What an experiment leaves behind: a report folder a person reads and a program parses.
+
+``Report.write(DIR)`` writes ``DIR/report.md`` (the claim and its source, the setup, the
+result with its spread over seeds, the verdict, the figures), ``DIR/results.csv`` (one row
+per measurement) and ``DIR/report.json`` (everything, for docs/experiments.md); figures
+are PNG files the experiment drew into the folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from keyarch.train.checkpoint import atomic_write
+
+VERDICTS = ("reproduced", "partly reproduced", "not reproduced")
+
+
+@dataclass
+class Report:
+    name: str  # the experiment, e.g. "lstm-vs-rnn"
+    claim: str  # what the paper or the seeds say, in one or two sentences
+    source: str  # where it is said
+    setup: str  # what was run here (markdown)
+    profile: str  # "quick" or "full"
+    seeds: int
+    rows: list[dict[str, object]]  # one per measurement: the CSV
+    result: str  # the measured effect with its spread (markdown)
+    verdict: str  # one of VERDICTS
+    reason: str  # why the verdict: the numbers against the bar, or the likely reason
+    figures: list[str] = field(default_factory=list)  # PNG names in the folder
+    command: str = ""
+    wall_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {self.verdict!r}")
+
+    def markdown(self) -> str:
+        lines = [
+            f"# {self.name}",
+            "",
+            f"**Claim.** {self.claim} ({self.source})",
+            "",
+            f"**Setup** (profile `{self.profile}`, {self.seeds} seed"
+            f"{'s' * (self.seeds != 1)}, {self.wall_seconds:.0f} s wall): {self.setup}",
+            "",
+            "**Result.** " + self.result,
+            "",
+            f"**Verdict: {self.verdict}.** {self.reason}",
+            "",
+        ]
+        lines += [f"![{name}]({name})" for name in self.figures]
+        if self.command:
+            lines += ["", "```bash", self.command, "```"]
+        return "\n".join(lines) + "\n"
+
+    def write(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        columns = list(dict.fromkeys(key for row in self.rows for key in row))
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write(folder / "results.csv", text.getvalue().encode())
+        atomic_write(folder / "report.json", json.dumps(asdict(self), indent=2).encode())
+        atomic_write(folder / "report.md", self.markdown().encode())
+        return folder / "report.md"
+
+
+def spread(values: list[float]) -> str:
+    """'0.93 ± 0.02 (0.90-0.95)': mean, standard deviation and range over seeds."""
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return (
+        f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} "
+        f"({min(values):.3f}-{max(values):.3f})"
+    )
