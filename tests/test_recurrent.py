@@ -114,3 +114,29 @@ def test_bad_shapes_are_named():
         RNN(5, 7, num_layers=2)(torch.randn(4, 3, 5), torch.zeros(1, 3, 7))
     with pytest.raises(ValueError, match="num_layers must be a positive int"):
         LSTM(5, 7, num_layers=0)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_the_fused_kernel_path_gives_the_step_loops_outputs_and_gradients(kind, bidirectional):
+    torch.manual_seed(0)
+    layer = (LSTM if kind == "lstm" else RNN)(3, 5, 2, batch_first=True,
+                                              bidirectional=bidirectional)  # fmt: skip
+    fused = (LSTM if kind == "lstm" else RNN)(3, 5, 2, batch_first=True,
+                                              bidirectional=bidirectional, fused=True)  # fmt: skip
+    fused.load_state_dict(layer.state_dict())
+    x = torch.randn(4, 7, 3)
+    outputs = []
+    for model in (layer, fused):
+        out, final = model(x)
+        finals = final if isinstance(final, tuple) else (final,)
+        loss = out.square().sum() + sum(f.sum() for f in finals)
+        loss.backward()
+        outputs.append((out, finals, [p.grad.clone() for p in model.parameters()]))
+    (out, finals, grads), (fout, ffinals, fgrads) = outputs
+    torch.testing.assert_close(fout, out, atol=1e-5, rtol=1e-5)
+    for a, b in zip(ffinals, finals, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    for a, b in zip(fgrads, grads, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    assert not list(fused.children())  # the kernel lends our parameters: it owns none

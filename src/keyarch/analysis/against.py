@@ -238,6 +238,11 @@ def _compiled_step(ours: nn.Module, x: torch.Tensor, tolerance: float) -> Callab
     folded and reordered arithmetic), or an error."""
     from keyarch.analysis.fuse import fuse
 
+    # Dynamo keeps at most torch._dynamo.config.cache_size_limit graphs per code object,
+    # and every fused model runs the same FusedModel.forward: past that many (model, batch)
+    # pairs in one process it would run the rest eagerly, silently. The earlier graphs are
+    # not needed again.
+    torch._dynamo.reset()
     compiled = fuse(ours, compile=True)
     with torch.inference_mode():
         expected = ours(x)

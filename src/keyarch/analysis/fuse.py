@@ -55,7 +55,10 @@ def fuse(model: nn.Module, *, channels_last: bool = True, compile: bool = False)
     """A copy of ``model`` for inference with every batch norm that follows a convolution
     folded into it (``model`` itself is left as it is), in channels-last memory format
     unless ``channels_last=False``, compiled with ``torch.compile`` (inductor, freezing
-    the weights) when ``compile``; a compiled copy compiles once per input shape."""
+    the weights) when ``compile``; a compiled copy compiles once per input shape. Every
+    fused model runs the same ``forward``, so one process compiles at most
+    ``torch._dynamo.config.cache_size_limit`` (model, shape) pairs before dynamo runs the
+    rest eagerly: ``torch._dynamo.reset()`` between models frees the count."""
     if not isinstance(model, nn.Module):
         raise BadType(f"fuse takes a torch.nn.Module, got {type(model).__name__}")
     copied = copy.deepcopy(model).eval()

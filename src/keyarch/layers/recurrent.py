@@ -123,6 +123,7 @@ class _Recurrent(nn.Module):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        fused: bool = False,
     ) -> None:
         super().__init__()
         if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
@@ -134,6 +135,10 @@ class _Recurrent(nn.Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.batch_first, self.dropout, self.bidirectional = batch_first, dropout, bidirectional
         self.bias = bias
+        # the fast path: sequences of one length (no ``lengths``, not packed) go through
+        # PyTorch's fused kernel with these same parameters (torch.func.functional_call on
+        # an nn.RNN / nn.LSTM of the same shape): the same function, tested equal
+        self.fused = fused
         directions = 2 if bidirectional else 1
         for layer in range(num_layers):
             size = input_size if layer == 0 else hidden_size * directions
@@ -166,6 +171,8 @@ class _Recurrent(nn.Module):
                 f"or (time, batch, {self.input_size}), got {tuple(x.shape)}"
             )
         batch, steps = x.shape[:2]
+        if self.fused and lengths is None and packed is None:
+            return self._fused(x, state)
         mask = None
         if lengths is not None:
             lengths = torch.as_tensor(lengths, device=x.device)
@@ -189,6 +196,23 @@ class _Recurrent(nn.Module):
         if packed is not None:
             return _repack(x, lengths, packed), final
         return (x if self.batch_first else x.transpose(0, 1)), final
+
+    def _fused(self, x: torch.Tensor, state):
+        """The kernel path: ``x`` batch-first; returns as ``forward`` does."""
+        from torch.func import functional_call
+
+        kernel = self.__dict__.get("_kernel")
+        if kernel is None:  # an empty shell: functional_call lends it our parameters
+            with torch.device("meta"):
+                kernel = self.kernel_type(self.input_size, self.hidden_size, self.num_layers,
+                                          bias=self.bias, batch_first=True, dropout=self.dropout,
+                                          bidirectional=self.bidirectional)  # fmt: skip
+            self.__dict__["_kernel"] = kernel  # not a submodule: no parameters of its own
+        kernel.train(self.training)
+        initial = self._initial(state, x.shape[0], x)
+        initial = initial[0] if self.states == 1 else initial
+        out, final = functional_call(kernel, dict(self.named_parameters()), (x, initial))
+        return (out if self.batch_first else out.transpose(0, 1)), final
 
     def _initial(self, state, batch: int, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         rows = self.num_layers * (2 if self.bidirectional else 1)
@@ -237,6 +261,7 @@ class RNN(_Recurrent):
     parameters and outputs, tanh)."""
 
     cell_type = RNNCell
+    kernel_type = nn.RNN
 
     def _step(self, x, state, weights):
         return rnn_step(x, state[0], *weights)
@@ -247,7 +272,22 @@ class LSTM(_Recurrent):
     outputs); forget-gate bias 1 at initialisation."""
 
     cell_type = LSTMCell
+    kernel_type = nn.LSTM
     states = 2
 
     def _step(self, x, state, weights):
         return lstm_step(x, state, *weights)
+
+    @torch.no_grad()
+    def set_forget_bias(self, value: float) -> None:
+        """Every layer's forget-gate bias (b_if + b_hf) set to ``value``: 1 by default
+        (Jozefowicz et al. 2015); larger values keep the cell's past longer at the start,
+        closer to the 1997 cell, which had no forget gate at all."""
+        if not self.bias:
+            raise BadInput("LSTM: set_forget_bias needs biases (bias=True)")
+        h = self.hidden_size
+        for name, parameter in self.named_parameters():
+            if name.startswith("bias_ih"):
+                parameter[h : 2 * h].fill_(value)
+            elif name.startswith("bias_hh"):
+                parameter[h : 2 * h].fill_(0.0)

@@ -7,6 +7,10 @@ Schmidhuber, "Long Short-Term Memory", Neural Computation 9(8), 1997. The layers
 ``keyarch.layers.recurrent`` (written from the equations, checked against ``nn.RNN`` and
 ``nn.LSTM``); this module adds the head and the cards.
 
+``fused=True``: sequences of one length run through PyTorch's fused kernel with the same
+parameters (the same function: tests/test_recurrent.py), several times faster than the
+step loop; batches with ``lengths`` always take the loop.
+
 Input: a batch of sequences, batch first, ``(B, T, input_size)``; ``lengths`` (B,) for
 sequences of different lengths (the state at each one's last step is read). Output: class
 scores ``(B, num_classes)``, or with ``num_classes=0`` the last state (the features).
@@ -63,7 +67,8 @@ class SequenceClassifier(nn.Module):
     linear classifier (on both directions' last states when bidirectional)."""
 
     def __init__(self, layer: type[nn.Module], *, input_size: int, hidden_size: int,
-                 num_layers: int, num_classes: int, bidirectional: bool) -> None:  # fmt: skip
+                 num_layers: int, num_classes: int, bidirectional: bool,
+                 fused: bool = False) -> None:  # fmt: skip
         super().__init__()
         for what, value in (("input_size", input_size), ("hidden_size", hidden_size),
                             ("num_layers", num_layers)):  # fmt: skip
@@ -71,7 +76,7 @@ class SequenceClassifier(nn.Module):
                 raise BadInput(f"{what} must be a whole number of at least 1, got {value!r}")
         self.input_size = input_size
         self.recurrent = layer(input_size, hidden_size, num_layers, batch_first=True,
-                               bidirectional=bidirectional)  # fmt: skip
+                               bidirectional=bidirectional, fused=fused)  # fmt: skip
         self.num_features = hidden_size * (2 if bidirectional else 1)
         self.num_classes = num_classes
         self.head = nn.Linear(self.num_features, num_classes) if num_classes else nn.Identity()
@@ -117,11 +122,12 @@ def _register(paper: Paper, family: str, description: str, deviations: tuple[str
             "Trained by back-propagation through the whole sequence; Elman copied the hidden "
             "units into the context units and back-propagated through one step only."))  # fmt: skip
 def rnn(*, num_classes: int = 2, input_size: int = FEATURES, hidden_size: int = 128,
-        num_layers: int = 1, bidirectional: bool = False) -> SequenceClassifier:  # fmt: skip
+        num_layers: int = 1, bidirectional: bool = False,
+        fused: bool = False) -> SequenceClassifier:  # fmt: skip
     num_classes = check_count(num_classes, "num_classes", "rnn")
     return SequenceClassifier(RNN, input_size=input_size, hidden_size=hidden_size,
                               num_layers=num_layers, bidirectional=bidirectional,
-                              num_classes=num_classes)  # fmt: skip
+                              num_classes=num_classes, fused=fused)  # fmt: skip
 
 
 @_register(LSTM_PAPER, "LSTM", "LSTM (input, forget and output gates; forget-gate bias 1), "
@@ -132,8 +138,12 @@ def rnn(*, num_classes: int = 2, input_size: int = FEATURES, hidden_size: int = 
             "Full back-propagation through time; the 1997 paper truncates the gradient "
             "outside the cells."))  # fmt: skip
 def lstm(*, num_classes: int = 2, input_size: int = FEATURES, hidden_size: int = 128,
-         num_layers: int = 1, bidirectional: bool = False) -> SequenceClassifier:  # fmt: skip
+         num_layers: int = 1, bidirectional: bool = False, forget_bias: float = 1.0,
+         fused: bool = False) -> SequenceClassifier:  # fmt: skip
     num_classes = check_count(num_classes, "num_classes", "lstm")
-    return SequenceClassifier(LSTM, input_size=input_size, hidden_size=hidden_size,
-                              num_layers=num_layers, bidirectional=bidirectional,
-                              num_classes=num_classes)  # fmt: skip
+    model = SequenceClassifier(LSTM, input_size=input_size, hidden_size=hidden_size,
+                               num_layers=num_layers, bidirectional=bidirectional,
+                               num_classes=num_classes, fused=fused)  # fmt: skip
+    if forget_bias != 1.0:
+        model.recurrent.set_forget_bias(float(forget_bias))
+    return model
