@@ -117,6 +117,7 @@ class Comparison:
     max_difference: float  # of the logits, relative to their scale
     compiled_ms: float | None = None  # fuse(compile=True), when asked
     compiled: Ratios | None = None
+    compiled_difference: float | None = None  # its logits against the eager model's (float32)
 
 
 def logit_difference(reference: nn.Module, ours: nn.Module, x: torch.Tensor) -> float:
@@ -189,8 +190,9 @@ def compare(
             "reference": lambda: infer(reference),
             "fused": lambda: infer(fused),
         }
+        compiled_difference = None
         if compiled:
-            steps["compiled"] = _compiled_step(ours, x, difference)
+            steps["compiled"], compiled_difference = _compiled_step(ours, x)
         times = _interleaved(steps, rounds)
         train_ratios = None
         if train and batch >= 2:
@@ -227,15 +229,16 @@ def compare(
                 )
                 if compiled
                 else None,
+                compiled_difference=compiled_difference,
             )
         )
     return results
 
 
-def _compiled_step(ours: nn.Module, x: torch.Tensor, tolerance: float) -> Callable[[], object]:
-    """One call of ``fuse(ours, compile=True)`` on ``x``, compiled now and checked: its
-    logits within 1e-4 of the output scale of the eager model's (float32 rounding of the
-    folded and reordered arithmetic), or an error."""
+def _compiled_step(ours: nn.Module, x: torch.Tensor) -> tuple[Callable[[], object], float]:
+    """One call of ``fuse(ours, compile=True)`` on ``x``, compiled now, and the largest
+    difference of its logits from the eager model's relative to their scale, in float32
+    (reported beside the ratio: deep random networks amplify float32 rounding)."""
     from keyarch.analysis.fuse import fuse
 
     # Dynamo keeps at most torch._dynamo.config.cache_size_limit graphs per code object,
@@ -249,16 +252,12 @@ def _compiled_step(ours: nn.Module, x: torch.Tensor, tolerance: float) -> Callab
         got = compiled(x)
     scale = max(expected.abs().max().item(), 1.0)
     difference = (got - expected).abs().max().item() / scale
-    if difference > max(1e-4, tolerance):
-        raise RuntimeError(
-            f"fuse(compile=True) changed the logits by {difference:.1e} of their scale"
-        )
 
     def step() -> None:
         with torch.inference_mode():
             compiled(x)
 
-    return step
+    return step, difference
 
 
 def _interleaved(steps: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:

@@ -273,27 +273,31 @@ def _against(args, names: list[str]) -> int:
         ):
             rows.append(c)
             train = c.train.text() if c.train else "-"
-            compiled = f" {c.compiled.text():>17}" if c.compiled else ""
+            compiled = (
+                f" {c.compiled.text():>17} ({c.compiled_difference:.0e})" if c.compiled else ""
+            )
             print(
                 f"{c.model:<20} {c.batch:>5} {c.ours_ms:>9.2f} {c.reference_ms:>9.2f} "
                 f"{c.fused_ms:>9.2f} {c.unfused.text():>17} {c.fused.text():>17} "
                 f"{train:>17}{compiled}  {c.max_difference:.1e}",
                 flush=True,
             )
+        if args.out:  # after every model: an interrupted --all keeps what it measured
+            write_against(Path(args.out), args, [r for r in rows if r.model == name])
     means = summary(rows)
     print(
         "geometric mean over models and batch sizes: "
         + ", ".join(f"{k} {v:.2f}" for k, v in means.items())
     )
     if args.out:
-        path = write_against(Path(args.out), args, rows)
-        print(f"written: {path}", file=sys.stderr)
+        print(f"written: {Path(args.out) / f'against-{args.against}.csv'}", file=sys.stderr)
     return 0
 
 
 AGAINST_COLUMNS = ("model", "source", "batch", "ours_ms", "reference_ms", "fused_ms",
                    "unfused_ratio", "fused_ratio", "train_ratio", "max_difference", "threads",
-                   "dtype", "channels_last", "compiled_ms", "compiled_ratio")  # fmt: skip
+                   "dtype", "channels_last", "compiled_ms", "compiled_ratio",
+                   "compiled_difference")  # fmt: skip
 
 
 def write_against(folder, args, comparisons) -> object:
@@ -314,7 +318,8 @@ def write_against(folder, args, comparisons) -> object:
          "max_difference": f"{c.max_difference:.2e}", "threads": str(args.threads),
          "dtype": args.dtype, "channels_last": str(args.channels_last),
          "compiled_ms": f"{c.compiled_ms:.3f}" if c.compiled else "",
-         "compiled_ratio": f"{c.compiled.median:.3f}" if c.compiled else ""}
+         "compiled_ratio": f"{c.compiled.median:.3f}" if c.compiled else "",
+         "compiled_difference": f"{c.compiled_difference:.2e}" if c.compiled else ""}
         for c in comparisons
     ]  # fmt: skip
     key = ("model", "batch", "threads", "dtype", "channels_last")

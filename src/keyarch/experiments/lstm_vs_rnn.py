@@ -33,7 +33,7 @@ PROFILES = {
     # lags, training steps, hidden units, batch
     "quick": {
         "lags": (5, 40),
-        "steps": 300,
+        "steps": 1000,
         "hidden": 32,
         "batch": 32,
         "seeds": 1,
@@ -41,7 +41,7 @@ PROFILES = {
     },  # fmt: skip
     "full": {
         "lags": (10, 50, 100, 200),
-        "steps": 1000,
+        "steps": 3000,
         "hidden": 64,
         "batch": 32,
         "seeds": 3,
