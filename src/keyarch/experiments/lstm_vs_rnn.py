@@ -183,7 +183,7 @@ def _plot(out, rows, lags, variants, seeds: int) -> str:
              ylabel="test accuracy (%)", ylim=(0, 105),
              title=f"Recall after a lag: mean and range over {seeds} seed(s)")  # fmt: skip
     axis.grid(alpha=0.3)
-    axis.legend()
+    axis.legend(loc="lower left")
     figure.tight_layout()
     import io
     from pathlib import Path
