@@ -107,9 +107,7 @@ class CaptionData:
         return len(self.train) // self.batch_size
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
-        mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
-        std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
-        return (images.float() / 255 - mean) / std
+        return normalise(images, IMAGENET_MEAN, IMAGENET_STD)
 
     def tokens(self, split: CaptionSplit, indices: list[int], rng: random.Random) -> torch.Tensor:
         """One reference of each image, drawn by ``rng``, padded: (B, L) on the device."""
@@ -420,9 +418,11 @@ class _Nth:
         return items[self.k]
 
 
-def _normalised(images: torch.Tensor, metadata: dict) -> torch.Tensor:
-    mean = torch.tensor(metadata["mean"]).view(1, 3, 1, 1)
-    std = torch.tensor(metadata["std"]).view(1, 3, 1, 1)
+def normalise(images: torch.Tensor, mean, std) -> torch.Tensor:
+    """uint8 images (N, 3, H, W) as the encoder reads them: scaled to [0, 1], then
+    standardised per channel (what training used, saved in the weights' metadata)."""
+    mean = torch.tensor(mean, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(std, device=images.device).view(1, 3, 1, 1)
     return (images.float() / 255 - mean) / std
 
 
@@ -443,7 +443,12 @@ def caption_files(
     results = []
     for path in paths:
         image = TF.resize(read_rgb(Path(path)), [size, size], antialias=True)
-        (words,) = generate(model, _normalised(image[None], metadata), beam_size, length_penalty)
+        (words,) = generate(
+            model,
+            normalise(image[None], metadata["mean"], metadata["std"]),
+            beam_size,
+            length_penalty,
+        )
         results.append((path, " ".join(vocabulary.decode(words))))
     return results
 
@@ -470,7 +475,7 @@ def evaluate_weights(
     started = time.perf_counter()
     captions = []
     for begin in range(0, len(images), 256):
-        batch = _normalised(images[begin : begin + 256], metadata)
+        batch = normalise(images[begin : begin + 256], metadata["mean"], metadata["std"])
         captions += [
             vocabulary.decode(w) for w in generate(model, batch, beam_size, length_penalty)
         ]
