@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from functools import partial
 
 from keyarch.cli.common import choices_help, positive_float, positive_int
 
@@ -230,7 +231,7 @@ def _against(args, names: list[str]) -> int:
     import sys
     from pathlib import Path
 
-    from keyarch.analysis.against import compare, references, summary
+    from keyarch.analysis.against import compare, compare_isolated, references, summary
 
     available = references(args.against)
     missing = [n for n in names if n not in available]
@@ -261,7 +262,9 @@ def _against(args, names: list[str]) -> int:
     print(header)
     rows = []
     for name in names:
-        for c in compare(
+        # the compiled path runs each model in its own process (see compare_isolated)
+        measure = partial(compare_isolated, threads=args.threads) if args.compiled else compare
+        for c in measure(
             name,
             args.against,
             args.batch_sizes,
