@@ -4,6 +4,7 @@ pooling and normalisation, initialisation, the published results."""
 import torch
 
 import keyarch
+from keyarch.layers import LocalResponseNorm
 from keyarch.train.optimizers import renormalise_filters_
 
 
@@ -78,3 +79,19 @@ def test_zfnet_published_result_is_table_2_of_arxiv_v3():
     assert (metric.top1, metric.top5) == (61.6, 83.5)  # 38.4 / 16.5 % error
     assert metric.split == "ILSVRC-2012 val" and "Table 2" in metric.source
     assert keyarch.model_card("zfnet").imagenet_top1 is None  # not a single-crop figure
+
+
+def test_alexnet_cifar_switches_one_choice_at_a_time_with_the_same_map_sizes():
+    x = torch.randn(2, 3, 32, 32)
+    full = keyarch.create_model("alexnet_cifar").eval()
+    pools = [m for m in full.features if isinstance(m, torch.nn.MaxPool2d)]
+    assert [(p.kernel_size, p.stride) for p in pools] == [(3, 2)] * 3  # overlapping, 3.4
+    assert isinstance(full.features.norm1, LocalResponseNorm)
+    flat = keyarch.create_model("alexnet_cifar", overlapping=False).eval()
+    assert [m.kernel_size for m in flat.features if isinstance(m, torch.nn.MaxPool2d)] == [2] * 3
+    no_lrn = keyarch.create_model("alexnet_cifar", lrn=False)
+    assert isinstance(no_lrn.features.norm1, torch.nn.Identity)
+    for model in (full, flat, no_lrn.eval()):  # 32 -> 16 -> 8 -> 4 either way
+        assert model.forward_features(x).shape == (2, 64, 4, 4)
+    assert _children(full.classifier) == ["fc6", "relu6", "drop6", "fc7", "relu7", "drop7", "fc8"]
+    assert full.classifier.fc6.bias.unique().tolist() == [1.0]  # section 5's initialisation

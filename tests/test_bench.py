@@ -242,7 +242,8 @@ def test_against_a_reference_uses_the_same_weights_and_reports_ratios(capsys, tm
     assert "geometric mean over models and batch sizes: unfused" in out and "compiled" in out
     rows = list(csv.DictReader((tmp_path / "against-torchvision.csv").open()))
     assert rows[0]["model"] == "resnet18" and float(rows[0]["unfused_ratio"]) > 0
-    assert float(rows[0]["compiled_ratio"]) > 0  # fuse(compile=True), checked and timed
+    assert float(rows[0]["compiled_ratio"]) > 0  # fuse(compile=True), in its own process
+    assert float(rows[0]["compiled_difference"]) <= 1e-4
 
 
 def test_every_reference_is_the_same_network(tmp_path):
@@ -274,6 +275,39 @@ def test_against_results_are_merged_into_the_folder_not_overwritten(tmp_path):
         ("se_resnet50", "1.050"),
         ("xception", "1.100"),
     ]
+
+
+def test_the_report_gives_the_geometric_means_per_source_and_over_all(tmp_path):
+    from argparse import Namespace
+
+    from keyarch.analysis.against import Comparison, Ratios
+    from keyarch.analysis.bench_report import against_section
+    from keyarch.cli.bench import write_against
+
+    def comparison(model, source, fused, compiled):
+        one = Ratios([1.0])
+        return Comparison(model, source, 8, 1.0, 1.0, 1.0, one, Ratios([fused]), None, 0.0,
+                          compiled_ms=1.0, compiled=Ratios([compiled]),
+                          compiled_difference=2e-7)  # fmt: skip
+
+    for source, rows in (
+        ("torchvision", [comparison("resnet50", "torchvision", 1.21, 1.44),
+                         comparison("vgg16", "torchvision", 1.69, 1.96)]),
+        ("timm", [comparison("xception", "timm", 1.44, 1.5)]),
+    ):  # fmt: skip
+        args = Namespace(against=source, threads=2, dtype="float32", channels_last=False)
+        write_against(tmp_path, args, rows)
+    text = "\n".join(against_section(tmp_path))
+    assert "### Against timm" in text and "### Against torchvision" in text
+    assert (
+        "2 models and both batch sizes: unfused 1.00, fused 1.43, fused and compiled 1.68" in text
+    )
+    # (1.21 * 1.69 * 1.44) ** (1/3) = 1.43; (1.44 * 1.96 * 1.5) ** (1/3) = 1.62
+    assert (
+        "Over all 3 models with a reference (timm and torchvision), both batch sizes: "
+        "unfused 1.00, fused 1.43, compiled 1.62." in text
+    )
+    assert "| 2.00e-07 |" in text  # the compiled copy's difference is shown
 
 
 def test_a_report_of_small_models_only_is_drawn_too(tmp_path, capsys):

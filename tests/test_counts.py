@@ -17,6 +17,7 @@ REFERENCE = {
     # derived in the module docstrings
     "zfnet": (62_357_608, None),
     "lenet5_modern": (61_706, None),
+    "alexnet_cifar": (946_906, None),
 }
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import time
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +44,64 @@ def test_experiments_are_listed_and_bad_names_are_named(capsys):
         run_experiment("lstm-vs-rnn", seeds=0)
     with pytest.raises(ValueError, match="verdict must be"):
         Report("x", "c", "s", "u", "quick", 1, [], "r", "maybe", "why")
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+DATA = Path(os.environ.get("KEYARCH_DATA") or SHARED)
+needs_cifar = pytest.mark.skipif(
+    not (DATA / "cifar10-jpeg" / "train").is_dir(), reason="needs CIFAR-10 (JPEG): ../shared"
+)
+
+
+@needs_cifar
+def test_relu_vs_tanh_quick_profile_relu_reaches_the_bar_sooner(tmp_path):
+    report = run_experiment("relu-vs-tanh", out=tmp_path, data_dir=DATA)
+    runs = {r["activation"]: r for r in report.rows if r["phase"] == "run"}
+    relu, tanh = (runs[a]["epochs_to_threshold"] or 99 for a in ("relu", "tanh"))
+    assert relu < tanh, report.rows  # the direction of Figure 1
+    assert (tmp_path / "training_error.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@needs_cifar
+def test_depth_and_bypass_quick_profile(tmp_path):
+    report = run_experiment("depth-and-bypass", out=tmp_path, data_dir=DATA)
+    trained = {r["model"]: r for r in report.rows if r["part"] == "B"}
+    # the degradation problem's direction after one epoch: plain-56 trains worse
+    assert trained["plain56"]["train_error_percent"] > trained["plain20"]["train_error_percent"]
+    initial = {r["model"]: r for r in report.rows if r["part"] == "A"}
+    assert set(initial) == {"plain20", "resnet20", "plain56", "resnet56"}
+    # one norm per weighted layer: 6n + 2 layers (the classifier included), no projections
+    assert len(initial["plain56"]["gradient_norms"].split()) == 56
+    for name in ("gradient_norms.png", "training_error.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_lenet5_mnist_quick_profile_and_a_rerun_reads_its_runs_back(tmp_path):
+    data = DATA if (DATA / "mnist").is_dir() else None  # else the embedded subset
+    report = run_experiment("lenet5-mnist", out=tmp_path, data_dir=data)
+    errors = {r["model"]: r["test_error_percent"] for r in report.rows}
+    assert set(errors) == {"LeNet-5 (paper)", "LeNet-5 modern"}
+    assert max(errors.values()) < 8.0, errors  # both learn the digits in 3 epochs
+    assert (tmp_path / "runs" / "lenet-5-paper-seed0" / "summary.json").is_file()
+    begin = time.perf_counter()
+    again = run_experiment("lenet5-mnist", out=tmp_path, data_dir=data)
+    assert again.rows == report.rows and time.perf_counter() - begin < 5  # read, not retrained
+
+
+def test_captioning_end_to_end_quick_profile(tmp_path):
+    report = run_experiment("captioning-end-to-end", out=tmp_path)
+    rows = {r["variant"]: r for r in report.rows}
+    assert set(rows) == {"end to end", "frozen encoder"}
+    # a frozen encoder that was never trained describes little: end to end is ahead
+    assert rows["end to end"]["test_bleu4"] > rows["frozen encoder"]["test_bleu4"]
+    assert (tmp_path / "val_bleu4.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@needs_cifar
+def test_alexnet_tricks_quick_profile(tmp_path):
+    report = run_experiment("alexnet-tricks", out=tmp_path, data_dir=DATA)
+    rows = {r["variant"]: r for r in report.rows}
+    assert set(rows) == {"AlexNet (all choices)", "no dropout"}
+    # without dropout the network fits its training images faster
+    assert rows["no dropout"]["train_loss"] < rows["AlexNet (all choices)"]["train_loss"]
+    assert rows["AlexNet (all choices)"]["tencrop_error_percent"] < 90

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 import keyarch
-from keyarch.analysis.fuse import count_batch_norms
+from keyarch.analysis.fuse import count_batch_norms, fuse
 
 
 def _size_class(name: str):
@@ -59,3 +59,32 @@ def test_fuse_leaves_the_model_alone_and_keeps_the_input_check():
         fused(torch.randn(1, 1, 32, 32))
     with pytest.raises(TypeError, match="fuse takes a torch.nn.Module"):
         keyarch.fuse("resnet20")
+
+
+class _Wrong(torch.nn.Module):
+    """Stands in for a frozen graph that computes something else."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x) * 1.5
+
+
+def test_a_frozen_graph_that_changes_the_outputs_is_refused_and_the_shape_runs_eagerly():
+    from keyarch.analysis.fuse import _Frozen
+
+    fused = fuse(keyarch.create_model("lenet5_modern").eval())
+    frozen = _Frozen(_Wrong(fused), fused)
+    x = torch.randn(2, 1, 32, 32)
+    with torch.inference_mode():
+        with pytest.warns(UserWarning, match="lenet5_modern differs from the eager one by 5.0e-01"):
+            first = frozen(x)
+        assert torch.equal(first, fused(x)) and torch.equal(frozen(x), fused(x))
+    assert frozen.differences[((2, 1, 32, 32), torch.float32)] == pytest.approx(0.5, rel=1e-6)
+    assert frozen.eager_shapes == {((2, 1, 32, 32), torch.float32)}
+    right = _Frozen(fused, fused)
+    with torch.inference_mode():
+        right(x)
+    assert right.differences[((2, 1, 32, 32), torch.float32)] == 0.0 and not right.eager_shapes

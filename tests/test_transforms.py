@@ -51,7 +51,9 @@ def test_scale_jitter_draws_the_shorter_side_from_the_range():
         ScaleJitter(10, 5)
 
 
-@pytest.mark.parametrize("augment", ["none", "crop-flip", "alexnet", "vgg", "inception"])
+@pytest.mark.parametrize(
+    "augment", ["none", "crop-flip", "alexnet", "alexnet-crops", "vgg", "inception"]
+)
 def test_training_pipelines_give_normalised_crops(augment):
     pca = (torch.tensor([0.001, 0.01, 0.1]), torch.eye(3))
     transform = train_transform(
@@ -60,6 +62,21 @@ def test_training_pipelines_give_normalised_crops(augment):
     out = transform(torch.randint(0, 256, (3, 40, 50), dtype=torch.uint8))
     assert out.shape == (3, 24, 24) and out.dtype == torch.float32
     assert -2.5 < out.mean() < 2.5
+
+
+def test_alexnet_crops_is_alexnet_without_the_pca_colour_noise():
+    pca = (torch.tensor([0.001, 0.01, 100.0]), torch.eye(3))  # a large, visible shift
+    image = torch.randint(0, 256, (3, 40, 50), dtype=torch.uint8)
+    outputs = {}
+    for augment in ("alexnet", "alexnet-crops"):
+        torch.manual_seed(3)  # the same crop and flip
+        transform = train_transform(augment, crop=24, resize=28, mean=(0.0,) * 3,
+                                    std=(1.0,) * 3, pca=pca)  # fmt: skip
+        outputs[augment] = transform(image)
+    shift = outputs["alexnet"] - outputs["alexnet-crops"]
+    assert shift.abs().max() > 0.01  # the noise is there in one and not in the other
+    per_channel = shift.flatten(1)
+    assert torch.allclose(per_channel, per_channel[:, :1].expand_as(per_channel), atol=1e-5)
 
 
 def test_pad_centres_small_digits_in_a_larger_field():

@@ -277,7 +277,10 @@ def _against(args, names: list[str]) -> int:
             rows.append(c)
             train = c.train.text() if c.train else "-"
             compiled = (
-                f" {c.compiled.text():>17} ({c.compiled_difference:.0e})" if c.compiled else ""
+                f" {c.compiled.text():>17} ({c.compiled_difference:.0e}"
+                + (", frozen graph refused: ran eagerly)" if c.compiled_eager else ")")
+                if c.compiled
+                else ""
             )
             print(
                 f"{c.model:<20} {c.batch:>5} {c.ours_ms:>9.2f} {c.reference_ms:>9.2f} "
@@ -300,7 +303,7 @@ def _against(args, names: list[str]) -> int:
 AGAINST_COLUMNS = ("model", "source", "batch", "ours_ms", "reference_ms", "fused_ms",
                    "unfused_ratio", "fused_ratio", "train_ratio", "max_difference", "threads",
                    "dtype", "channels_last", "compiled_ms", "compiled_ratio",
-                   "compiled_difference")  # fmt: skip
+                   "compiled_difference", "compiled_eager")  # fmt: skip
 
 
 def write_against(folder, args, comparisons) -> object:
@@ -322,7 +325,8 @@ def write_against(folder, args, comparisons) -> object:
          "dtype": args.dtype, "channels_last": str(args.channels_last),
          "compiled_ms": f"{c.compiled_ms:.3f}" if c.compiled else "",
          "compiled_ratio": f"{c.compiled.median:.3f}" if c.compiled else "",
-         "compiled_difference": f"{c.compiled_difference:.2e}" if c.compiled else ""}
+         "compiled_difference": f"{c.compiled_difference:.2e}" if c.compiled else "",
+         "compiled_eager": str(c.compiled_eager) if c.compiled else ""}
         for c in comparisons
     ]  # fmt: skip
     key = ("model", "batch", "threads", "dtype", "channels_last")

@@ -16,7 +16,13 @@ def add(commands) -> None:
     parser.add_argument("--profile", choices=("quick", "full"), default="quick",
                         help="quick: seconds, a small setting; full: the reported one")  # fmt: skip
     parser.add_argument("--seeds", type=positive_int, help="seeds (default: the profile's)")
-    parser.add_argument("--out", help="the report folder (default: experiments/NAME-PROFILE)")
+    parser.add_argument(
+        "--out",
+        help="the report folder (default: experiments/NAME-PROFILE); training runs go to "
+        "OUT/runs, and the same command rerun after an interruption reads back the finished "
+        "runs and resumes the last",
+    )
+    parser.add_argument("--data-dir", help="where the datasets are (then $KEYARCH_DATA, the cache)")
     parser.add_argument("--threads", type=positive_int, help="compute threads")
     parser.set_defaults(run=run)
 
@@ -41,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or f"experiments/{args.name}-{args.profile}")
     if (out / "report.md").exists():
         raise BadInput(f"{out} already holds a report; choose another --out (nothing is replaced)")
-    report = run_experiment(args.name, args.profile, args.seeds, out=out)
+    report = run_experiment(args.name, args.profile, args.seeds, out=out, data_dir=args.data_dir)
     words = ["keyarch", *(args.argv if args.argv is not None else sys.argv[1:])]
     report.command = shlex.join(words)
     path = report.write(out)

@@ -125,7 +125,7 @@ def train_transform(
             v2.RandomCrop(crop, padding=4),
             v2.RandomHorizontalFlip(),
         ]
-    elif augment == "alexnet":
+    elif augment in ("alexnet", "alexnet-crops"):  # the PCA noise above: "alexnet" only
         steps = [v2.Resize(resize, antialias=True), v2.RandomCrop(crop), v2.RandomHorizontalFlip()]
     elif augment == "vgg":
         steps = [ScaleJitter(resize, 2 * resize), v2.RandomCrop(crop), v2.RandomHorizontalFlip()]

@@ -15,7 +15,12 @@ from keyarch.experiments.report import Report
 
 # name -> module; the order of the issue that asked for them
 EXPERIMENTS = {
+    "relu-vs-tanh": "keyarch.experiments.relu_vs_tanh",
+    "depth-and-bypass": "keyarch.experiments.depth_and_bypass",
+    "lenet5-mnist": "keyarch.experiments.lenet5_mnist",
     "lstm-vs-rnn": "keyarch.experiments.lstm_vs_rnn",
+    "alexnet-tricks": "keyarch.experiments.alexnet_tricks",
+    "captioning-end-to-end": "keyarch.experiments.captioning_end_to_end",
 }
 PROFILES = ("quick", "full")
 
@@ -25,8 +30,10 @@ def list_experiments() -> list[str]:
 
 
 def run_experiment(name: str, profile: str = "quick", seeds: int | None = None,
-                   out=None) -> Report:  # fmt: skip
-    """Run experiment ``name``; with ``out``, its figures are drawn into that folder."""
+                   out=None, data_dir=None) -> Report:  # fmt: skip
+    """Run experiment ``name``; with ``out``, its figures and training runs go into that
+    folder (a rerun of the same command reads back the runs that finished and resumes
+    the others). ``data_dir``: where the datasets are (as ``keyarch train --data-dir``)."""
     if name not in EXPERIMENTS:
         raise BadInput(f"unknown experiment {name!r}; expected one of {', '.join(EXPERIMENTS)}")
     if profile not in PROFILES:
@@ -34,7 +41,7 @@ def run_experiment(name: str, profile: str = "quick", seeds: int | None = None,
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         raise BadInput(f"seeds must be a whole number of at least 1, got {seeds!r}")
     module = importlib.import_module(EXPERIMENTS[name])
-    return module.run(profile=profile, seeds=seeds, out=out)
+    return module.run(profile=profile, seeds=seeds, out=out, data_dir=data_dir)
 
 
 __all__ = ["EXPERIMENTS", "Report", "list_experiments", "run_experiment"]

@@ -23,7 +23,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from keyarch.experiments.report import Report, spread
+from keyarch.experiments.report import Report, pyplot, save_figure, spread
 from keyarch.registry import create_model
 
 SIGNALS = 4  # K: the classes to recall
@@ -91,7 +91,8 @@ def train_and_test(variant: str, lag: int, seed: int, steps: int, hidden: int,
         return (model(x).argmax(1) == y).float().mean().item()
 
 
-def run(profile: str = "quick", seeds: int | None = None, out=None) -> Report:
+def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=None) -> Report:
+    """``data_dir`` is unused: the sequences are generated."""
     settings = PROFILES[profile]
     seeds = seeds or settings["seeds"]
     variants = settings["variants"]
@@ -161,14 +162,7 @@ def run(profile: str = "quick", seeds: int | None = None, out=None) -> Report:
 
 
 def _plot(out, rows, lags, variants, seeds: int) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from keyarch.train.checkpoint import atomic_write
-
-    figure, axis = plt.subplots(figsize=(6, 4))
+    figure, axis = pyplot().subplots(figsize=(6, 4))
     for variant in variants:
         means, lows, highs = [], [], []
         label = "RNN (Elman, tanh)" if variant == "rnn" else variant.replace("lstm", "LSTM")
@@ -184,12 +178,4 @@ def _plot(out, rows, lags, variants, seeds: int) -> str:
              title=f"Recall after a lag: mean and range over {seeds} seed(s)")  # fmt: skip
     axis.grid(alpha=0.3)
     axis.legend(loc="lower left")
-    figure.tight_layout()
-    import io
-    from pathlib import Path
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
-    atomic_write(Path(out) / "accuracy_vs_lag.png", buffer.getvalue())
-    return "accuracy_vs_lag.png"
+    return save_figure(figure, out, "accuracy_vs_lag.png")

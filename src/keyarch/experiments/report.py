@@ -81,3 +81,27 @@ def spread(values: list[float]) -> str:
         f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} "
         f"({min(values):.3f}-{max(values):.3f})"
     )
+
+
+def save_figure(figure, folder: str | Path, name: str) -> str:
+    """Write a matplotlib figure as ``folder/name`` (PNG, atomically), close it, return
+    ``name`` for ``Report.figures``."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    atomic_write(Path(folder) / name, buffer.getvalue())
+    return name
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

@@ -15,6 +15,13 @@ paper does not divide: (224 - 11) / 4 is not whole), 60,965,224 parameters.
 neural networks" (Krizhevsky 2014), the one torchvision publishes weights for: 64, 192,
 384, 256, 256 kernels, no grouping and no LRN, 61,100,840 parameters.
 
+``alexnet_cifar`` keeps the 2012 network's pattern (LRN after conv1 and conv2, overlapping
+pooling, dropout on fc6 and fc7, the paper's initialisation) at the scale of 32x32 images,
+for the experiment that switches its choices off one at a time (``keyarch experiment
+alexnet-tricks``): conv1 5x5 stride 1 (3*16*25 + 16 = 1,216), conv2-conv5 of 48, 96, 64,
+64 kernels (19,248 + 41,568 + 55,360 + 36,928), fc6 and fc7 of 512 on the 4x4 maps
+(524,800 + 262,656) and fc8 (5,130): 946,906 parameters.
+
 Deviations: both add an adaptive average pooling to 6x6 before fc6, an identity at their
 default input size, so that smaller inputs (at least 63x63 or 67x67) still reach the classifier.
 """
@@ -71,6 +78,10 @@ class AlexNet(MultilayerHead, ImageClassifier):
     paper's section 4.2; without it dropout acts on the inputs of fc6 and fc7, the layout of
     torchvision's ``alexnet`` (and of its weights). The two differ in what is dropped: the
     pooled conv5 maps there, the 4096 outputs of fc7 here; the fc6 outputs in both.
+
+    ``pool`` is the max pooling's (kernel z, stride s, padding): the paper's overlapping
+    z = 3, s = 2 by default; ``hidden`` the width of fc6 and fc7; ``pooled`` the side of
+    the adaptive pooling before fc6.
     """
 
     model_name = "alexnet"
@@ -86,6 +97,9 @@ class AlexNet(MultilayerHead, ImageClassifier):
         ceil_mode: bool = False,
         pool_before_norm: bool = False,
         dropout_on_outputs: bool = False,
+        pool: tuple[int, int, int] = (3, 2, 0),
+        hidden: int = 4096,
+        pooled: int = 6,
         min_input_size: int = 63,
         num_classes: int = 1000,
         in_chans: int = 3,
@@ -97,9 +111,13 @@ class AlexNet(MultilayerHead, ImageClassifier):
         conv1_kernel, conv1_stride, conv1_padding = conv1
         conv2_stride, conv2_padding = conv2
 
+        def max_pool() -> nn.MaxPool2d:
+            kernel, stride, padding = pool
+            return nn.MaxPool2d(kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
+
         def norm_and_pool(index: int) -> list[tuple[str, nn.Module]]:
             norm = LocalResponseNorm(5, k=2.0, alpha=1e-4, beta=0.75) if lrn else nn.Identity()
-            pool = nn.MaxPool2d(3, stride=2, ceil_mode=ceil_mode)  # overlapping, section 3.4
+            pool = max_pool()  # overlapping by default, section 3.4
             steps = [(f"norm{index}", norm), (f"pool{index}", pool)]
             return steps[::-1] if pool_before_norm else steps
 
@@ -120,21 +138,21 @@ class AlexNet(MultilayerHead, ImageClassifier):
                     ("relu4", nn.ReLU(inplace=True)),
                     ("conv5", nn.Conv2d(c4, c5, 3, padding=1, groups=groups)),
                     ("relu5", nn.ReLU(inplace=True)),
-                    ("pool5", nn.MaxPool2d(3, stride=2, ceil_mode=ceil_mode)),
+                    ("pool5", max_pool()),
                 ]
             )
         )  # fmt: skip
         self.num_features = c5
-        self.pool = nn.AdaptiveAvgPool2d((6, 6))
-        fc6 = [("fc6", nn.Linear(c5 * 6 * 6, 4096)), ("relu6", nn.ReLU(inplace=True))]
-        fc7 = [("fc7", nn.Linear(4096, 4096)), ("relu7", nn.ReLU(inplace=True))]
+        self.pool = nn.AdaptiveAvgPool2d((pooled, pooled))
+        fc6 = [("fc6", nn.Linear(c5 * pooled * pooled, hidden)), ("relu6", nn.ReLU(inplace=True))]
+        fc7 = [("fc7", nn.Linear(hidden, hidden)), ("relu7", nn.ReLU(inplace=True))]
         drop6, drop7 = ("drop6", nn.Dropout(dropout)), ("drop7", nn.Dropout(dropout))
         if dropout_on_outputs:  # the paper: fc6, relu6, drop6, fc7, relu7, drop7, fc8
-            hidden = [*fc6, drop6, *fc7, drop7]
+            layers = [*fc6, drop6, *fc7, drop7]
         else:  # torchvision: drop6, fc6, relu6, drop7, fc7, relu7, fc8
-            hidden = [drop6, *fc6, drop7, *fc7]
+            layers = [drop6, *fc6, drop7, *fc7]
         self.classifier = nn.Sequential(
-            OrderedDict([*hidden, ("fc8", classifier_layer(4096, num_classes))])
+            OrderedDict([*layers, ("fc8", classifier_layer(hidden, num_classes))])
         )
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -227,3 +245,45 @@ def alexnet(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5)
         in_chans=in_chans,
         dropout=dropout,
     )
+
+
+@register(
+    description="The paper's AlexNet scaled down for 32x32 images (CIFAR-10), for the "
+    "experiment on its design choices: the 2012 layer pattern (LRN after conv1 and conv2, "
+    "overlapping max pooling, dropout on fc6 and fc7, section 5's initialisation) with "
+    "5x5 stride-1 conv1, a quarter of the kernels of the one-tower network and fc6/fc7 of 512.",
+    input_size=(3, 32, 32),
+    deviations=(
+        "Not in the paper: its sizes (conv1 5x5 stride 1 padding 2; 16-48-96-64-64 kernels; "
+        "fc6 and fc7 of 512; pooling padded by 1 so that 32 -> 16 -> 8 -> 4 as with "
+        "non-overlapping 2x2 pooling) are assumed, chosen for 32x32 inputs and a CPU budget.",
+        "One tower (no grouping), as on one GPU.",
+    ),
+)
+def alexnet_cifar(
+    *,
+    num_classes: int = 10,
+    in_chans: int = 3,
+    dropout: float = 0.5,
+    lrn: bool = True,
+    overlapping: bool = True,
+) -> AlexNet:
+    """``overlapping=False``: the paper's comparison (section 3.4), non-overlapping pooling
+    with z = s = 2, which gives the same map sizes; ``lrn=False`` drops the normalisation
+    (section 3.3); ``dropout=0`` the dropout (section 4.2)."""
+    model = AlexNet(
+        widths=(16, 48, 96, 64, 64),
+        groups=1,
+        lrn=lrn,
+        conv1=(5, 1, 2),
+        pool=(3, 2, 1) if overlapping else (2, 2, 0),
+        hidden=512,
+        pooled=4,
+        dropout_on_outputs=True,
+        min_input_size=32,
+        num_classes=num_classes,
+        in_chans=in_chans,
+        dropout=dropout,
+    )
+    init_as_in_paper(model)
+    return model

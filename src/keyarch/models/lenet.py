@@ -53,6 +53,10 @@ C3_CONNECTIONS: tuple[tuple[int, ...], ...] = (
     (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),  # 4 discontinuous
     (0, 1, 2, 3, 4, 5),  # all six
 )  # fmt: skip
+# The alternative section II-B argues against: every C3 map sees all six S2 maps
+# (2,416 parameters instead of 1,516; no symmetry broken by the wiring)
+C3_FULL: tuple[tuple[int, ...], ...] = ((0, 1, 2, 3, 4, 5),) * 16
+C3_WIRINGS = {"table": C3_CONNECTIONS, "full": C3_FULL}
 
 # Fig. 3: the output RBF prototypes, stylised digits 0-9 on a 7x12 grid, drawn side by
 # side ('#' = +1, '.' = -1).
@@ -191,8 +195,10 @@ class LeNet5(F6Head, ImageClassifier):
     min_input_size = 32
     fixed_input_size = True
 
-    def __init__(self, *, num_classes: int = 10, in_chans: int = 1) -> None:
+    def __init__(self, *, num_classes: int = 10, in_chans: int = 1, c3: str = "table") -> None:
         super().__init__(num_classes=num_classes, in_chans=in_chans)
+        if c3 not in C3_WIRINGS:
+            raise BadInput(f"lenet5: c3 must be 'table' (Table I) or 'full', got {c3!r}")
         if num_classes != 10:
             raise BadInput(
                 f"lenet5: the RBF output has fixed prototypes for the 10 digits, so "
@@ -206,7 +212,7 @@ class LeNet5(F6Head, ImageClassifier):
                 C1_act=squash(),
                 S2=Subsampling(6),  # N x 6 x 14 x 14
                 S2_act=squash(),
-                C3=PartiallyConnectedConv(C3_CONNECTIONS, 5, in_channels=6),  # N x 16 x 10 x 10
+                C3=PartiallyConnectedConv(C3_WIRINGS[c3], 5, in_channels=6),  # N x 16 x 10 x 10
                 C3_act=squash(),
                 S4=Subsampling(16),  # N x 16 x 5 x 5
                 S4_act=squash(),
@@ -284,8 +290,10 @@ class LeNet5Modern(F6Head, ImageClassifier):
         "150,000; the 60,000 trainable parameters are exact.",
     ),
 )
-def lenet5(*, num_classes: int = 10, in_chans: int = 1) -> LeNet5:
-    return LeNet5(num_classes=num_classes, in_chans=in_chans)
+def lenet5(*, num_classes: int = 10, in_chans: int = 1, c3: str = "table") -> LeNet5:
+    """``c3="full"`` connects every C3 map to all six S2 maps (the alternative Table I
+    replaces; 60,900 parameters)."""
+    return LeNet5(num_classes=num_classes, in_chans=in_chans, c3=c3)
 
 
 @register(

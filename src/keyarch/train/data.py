@@ -219,7 +219,11 @@ def input_sizes(
             f"{model_card.name} needs inputs of at least {model_min} pixels, not {crop} "
             "(--image-size)"
         )
-    resize = round(crop * 8 / 7) if augment in ("alexnet", "vgg") or native > 64 else crop
+    resize = (
+        round(crop * 8 / 7)
+        if augment in ("alexnet", "alexnet-crops", "vgg") or native > 64
+        else crop
+    )
     return crop, resize, False
 
 

@@ -27,6 +27,7 @@ AUGMENTATIONS = (
     "distort",
     "crop-flip",
     "alexnet",
+    "alexnet-crops",  # AlexNet's crops and flips without its PCA colour noise (ablations)
     "vgg",
     "inception",
     "inception-light",

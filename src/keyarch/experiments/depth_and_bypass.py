@@ -1,0 +1,249 @@
+"""depth-and-bypass: what depth does to the gradients of plain and residual networks, and
+the degradation problem.
+
+The seeds tell the vanishing-gradient story: backpropagated through many layers, the
+gradient reaching the first layers shrinks, so deep plain networks stop learning there;
+bypass (shortcut) connections carry it back unchanged. He, Zhang, Ren and Sun (2015),
+section 4.2 and Figure 6, report the degradation problem on CIFAR-10: the 56-layer plain
+network has higher *training* error than the 20-layer one, while ResNet-56 trains better
+than ResNet-20. They add that with batch normalisation the plain networks' gradients
+"exhibit healthy norms", so the difficulty "is unlikely to be caused by vanishing
+gradients" (section 4.1). This experiment measures both.
+
+Part A: the gradient norm of every weighted layer's weights at initialisation, on one batch
+of 128 CIFAR-10 (JPEG) training images, for plain and residual networks of depth 20, 56
+and 110 (``plain20`` ... ``resnet110``, the paper's option A shortcuts), and again after
+training for the networks of part B. Part B: ``plain20``, ``plain56``, ``resnet20`` and
+``resnet56`` trained by keyarch's engine with the paper's recipe (``resnet-cifar-paper``:
+SGD 0.1, momentum 0.9, weight decay 1e-4, batch 128, crops and flips) for a budget of
+epochs at the paper's first learning rate (0.1, before its first drop at epoch 82): the
+start of Figure 6.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from keyarch.experiments.report import Report, pyplot, save_figure
+from keyarch.experiments.training import Runs, slug
+from keyarch.registry import create_model
+from keyarch.train.checkpoint import load_model_weights
+from keyarch.train.recipes import get_recipe
+
+PROFILES = {
+    # quick: gradients at depth 20 and 56, and one epoch on 5,000 images of the plain pair
+    "quick": {"depths": (20, 56), "trained": ("plain20", "plain56"), "epochs": 1,
+              "train_limit": 5000, "seeds": 1},
+    "full": {"depths": (20, 56, 110), "trained": ("plain20", "plain56", "resnet20", "resnet56"),
+             "epochs": 10, "train_limit": None, "seeds": 1},
+}  # fmt: skip
+BATCH = 128
+
+
+def probe_batch(data_dir) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """128 fixed training images, standardised with the training set's channel statistics
+    (as ``keyarch train`` does), and their labels."""
+    from keyarch.data.datasets import load_dataset
+
+    dataset = load_dataset("cifar10-jpeg", "train", data_dir, download=False)
+    pixels = dataset.images.float() / 255
+    mean, std = pixels.mean((0, 2, 3), keepdim=True), pixels.std((0, 2, 3), keepdim=True)
+    chosen = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:BATCH]
+    return (pixels[chosen] - mean) / std, dataset.labels[chosen], dataset.title
+
+
+def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[float]:
+    """The Frobenius norm of the loss gradient of every convolution's and fully connected
+    layer's weight, in the order the forward pass uses them (the model in training mode:
+    batch statistics, as during training)."""
+    order: list[nn.Module] = []
+    hooks = [
+        module.register_forward_hook(lambda m, *_: order.append(m))
+        for module in model.modules()
+        if isinstance(module, (nn.Conv2d, nn.Linear))
+    ]
+    model.train()
+    model.zero_grad(set_to_none=True)
+    try:
+        F.cross_entropy(model(x), y).backward()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return [module.weight.grad.norm().item() for module in order]
+
+
+def first_to_last(norms: list[float]) -> float:
+    """The first weighted layer's gradient norm over the last convolution's (the layer
+    before the classifier): below 1, the gradient shrinks on its way back."""
+    return norms[0] / norms[-2]
+
+
+def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=None) -> Report:
+    settings = PROFILES[profile]
+    seeds = seeds or settings["seeds"]
+    started = time.perf_counter()
+    x, y, title = probe_batch(data_dir)
+    rows, initial, trained_norms, curves, errors = [], {}, {}, {}, {}
+    for depth in settings["depths"]:
+        for kind in ("plain", "resnet"):
+            name = f"{kind}{depth}"
+            ratios = []
+            for seed in range(seeds):
+                torch.manual_seed(seed)
+                norms = gradient_norms(create_model(name, num_classes=10), x, y)
+                initial.setdefault(name, norms)
+                ratios.append(first_to_last(norms))
+                rows.append({"part": "A", "model": name, "seed": seed, "when": "initialisation",
+                             "first_to_last": round(ratios[-1], 4),
+                             "gradient_norms": " ".join(f"{n:.3e}" for n in norms)})  # fmt: skip
+    runs = Runs(out, data_dir)
+    recipe = replace(get_recipe("resnet-cifar-paper"), epochs=settings["epochs"],
+                     schedule="constant", milestones=())  # fmt: skip
+    for name in settings["trained"]:
+        for seed in range(seeds):
+            result = runs.train(slug(name, seed), name, recipe, dataset="cifar10-jpeg",
+                                seed=seed, train_limit=settings["train_limit"])  # fmt: skip
+            curves[name, seed] = [100 * (1 - e["train_top1"]) for e in result.epochs]
+            errors.setdefault(name, []).append(
+                (curves[name, seed][-1], 100 * (1 - float(result.summary["test_top1"])))
+            )
+            model = create_model(name, num_classes=10)
+            load_model_weights(model, result.folder / "model.safetensors")
+            norms = gradient_norms(model, x, y)
+            trained_norms.setdefault(name, norms)
+            rows.append({"part": "B", "model": name, "seed": seed,
+                         "when": f"after {settings['epochs']} epochs",
+                         "first_to_last": round(first_to_last(norms), 4),
+                         "train_error_percent": round(errors[name][-1][0], 2),
+                         "test_error_percent": round(errors[name][-1][1], 2),
+                         "gradient_norms": " ".join(f"{n:.3e}" for n in norms),
+                         "run": str(result.folder.relative_to(runs.root.parent))})  # fmt: skip
+
+    def ratio(name: str, when: str = "initialisation") -> float:
+        values = [r["first_to_last"] for r in rows if r["model"] == name and r["when"] == when]
+        return statistics.mean(values)
+
+    def train_error(name: str) -> float:
+        return statistics.mean(e[0] for e in errors[name])
+
+    deepest = max(settings["depths"])
+    lines = [
+        "Part A: first layer's gradient norm / last convolution's, at initialisation "
+        "(below 1: the gradient shrinks on its way back)",
+        "",
+        "| depth | plain | residual |",
+        "|---:|---:|---:|",
+        *(
+            f"| {d} | {ratio(f'plain{d}'):.3g} | {ratio(f'resnet{d}'):.3g} |"
+            for d in settings["depths"]
+        ),  # fmt: skip
+        "",
+        f"Part B: after {settings['epochs']} epoch(s) at lr 0.1 (running training error of "
+        "the last epoch; test error of the final weights)",
+        "",
+        "| network | training error % | test error % | first / last gradient after |",
+        "|---|---:|---:|---:|",
+        *(
+            f"| {n} | {train_error(n):.2f} | "
+            f"{statistics.mean(e[1] for e in errors[n]):.2f} | "
+            f"{ratio(n, 'after ' + str(settings['epochs']) + ' epochs'):.3g} |"
+            for n in settings["trained"]
+        ),  # fmt: skip
+    ]
+    plain_shrinks = ratio(f"plain{deepest}") < ratio("plain20")
+    plain, residual = ratio(f"plain{deepest}"), ratio(f"resnet{deepest}")
+    verdicts = [f"plain-{deepest}'s first layer gets {plain:.3g} of its last convolution's "
+                f"gradient norm at initialisation (plain-20 {ratio('plain20'):.3g}, "
+                f"ResNet-{deepest} {residual:.3g})"]  # fmt: skip
+    checks = []
+    if {"plain20", "plain56"} <= set(errors):
+        degraded = train_error("plain56") > train_error("plain20")
+        checks.append(degraded)
+        verdicts.append(f"plain-56 trains to {train_error('plain56'):.1f} % training error "
+                        f"against plain-20's {train_error('plain20'):.1f} %")  # fmt: skip
+    if {"resnet20", "resnet56"} <= set(errors):
+        checks.append(train_error("resnet56") < train_error("resnet20"))
+        verdicts.append(f"ResNet-56 {train_error('resnet56'):.1f} % against ResNet-20's "
+                        f"{train_error('resnet20'):.1f} %")  # fmt: skip
+    verdict = ("reproduced" if all(checks) else "partly reproduced" if any(checks)
+               else "not reproduced")  # fmt: skip
+    reason = "; ".join(verdicts) + (
+        ". The gradient does shrink with depth in the plain networks here"
+        if plain_shrinks
+        else ". With batch normalisation the plain networks' gradients do not shrink with "
+        "depth at initialisation here (as He et al. say)"
+    )
+    if profile == "quick":
+        reason += " (quick profile: one epoch on a subset; the full profile is the test)"
+    figures = []
+    if out is not None:
+        figures = [_plot_gradients(out, initial, trained_norms, settings["epochs"]),
+                   _plot_training(out, curves)]  # fmt: skip
+    return Report(
+        name="depth-and-bypass",
+        claim="Deeper plain networks are harder to optimise: plain-56 has higher training "
+        "error than plain-20, while ResNet-56 trains better than ResNet-20 (the degradation "
+        "problem); the seeds attribute it to gradients vanishing on their way back, He et "
+        "al. to optimisation difficulty with healthy gradient norms.",
+        source="He, Zhang, Ren and Sun 2015, sections 4.1-4.2 and Figure 6",
+        setup=(
+            f"{title}. Part A: Frobenius norm of each weighted layer's weight gradient on "
+            f"one batch of {BATCH} fixed training images, networks in training mode, "
+            f"PyTorch/keyarch initialisation, depths {', '.join(map(str, settings['depths']))}. "
+            f"Part B: `keyarch train` with `resnet-cifar-paper` (SGD 0.1, momentum 0.9, "
+            f"weight decay 1e-4, batch 128, 4-pixel crops and flips) for "
+            f"{settings['epochs']} epoch(s) at the constant rate 0.1 (the paper's rate before "
+            f"its first drop at epoch 82)"
+            + (f", {settings['train_limit']:,} training images" if settings["train_limit"] else "")
+            + "; each run is a run folder under `runs/`."
+        ),
+        profile=profile,
+        seeds=seeds,
+        rows=rows,
+        result="\n\n" + "\n".join(lines),
+        verdict=verdict,
+        reason=reason,
+        figures=figures,
+        wall_seconds=time.perf_counter() - started,
+    )
+
+
+def _plot_gradients(out, initial, trained, epochs: int) -> str:
+    figure, axes = pyplot().subplots(1, 2, figsize=(11, 4), sharey=True)
+    for axis, kind in zip(axes, ("plain", "resnet"), strict=True):
+        for index, (name, norms) in enumerate(n for n in initial.items() if n[0].startswith(kind)):
+            depth = [(i + 1) / len(norms) for i in range(len(norms))]
+            axis.plot(depth, norms, color=f"C{index}", label=f"{name} at initialisation")
+            if name in trained:
+                axis.plot(depth, trained[name], "--", color=f"C{index}",
+                          label=f"{name} after {epochs} epoch(s)")  # fmt: skip
+        title = {"plain": "plain networks", "resnet": "residual networks"}[kind]
+        axis.set(yscale="log", xlabel="layer position (first = 0, classifier = 1)", title=title)
+        axis.grid(alpha=0.3, which="both")
+        axis.legend(fontsize=8)
+    axes[0].set_ylabel("|gradient of the layer's weight|")
+    return save_figure(figure, out, "gradient_norms.png")
+
+
+def _plot_training(out, curves) -> str:
+    kinds = [k for k in ("plain", "resnet") if any(n.startswith(k) for n, _ in curves)]
+    figure, axes = pyplot().subplots(1, len(kinds), figsize=(5.5 * len(kinds), 4),
+                                     sharey=True, squeeze=False)  # fmt: skip
+    titles = {"plain": "plain (Fig. 6 left)", "resnet": "ResNet (Fig. 6 middle)"}
+    for axis, kind in zip(axes[0], kinds, strict=True):
+        for (name, seed), curve in curves.items():
+            if name.startswith(kind):
+                style = "-" if "56" in name else "--"
+                axis.plot(range(1, len(curve) + 1), curve, style, marker="o",
+                          label=name if seed == 0 else None)  # fmt: skip
+        axis.set(xlabel="epoch", title=titles[kind])
+        axis.grid(alpha=0.3)
+        axis.legend()
+    axes[0][0].set_ylabel("training error (%)")
+    return save_figure(figure, out, "training_error.png")

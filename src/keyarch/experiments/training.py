@@ -1,0 +1,93 @@
+"""Training runs inside an experiment: keyarch's own engine, one run folder each.
+
+An experiment that trains a registered network with a recipe does it through
+``keyarch.train.train``, so each of its runs is an ordinary run folder (``runs/NAME`` inside
+the report folder: summary.json, metrics.csv, curves, weights) that ``keyarch eval`` reads,
+and nothing an experiment measured is lost if it stops half-way. Without a report folder
+the runs go to a temporary one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from keyarch.train.recipes import Recipe
+
+
+def slug(label: str, seed: int) -> str:
+    """A run's folder name: "LeNet-5, full C3" and seed 0 -> "lenet-5-full-c3-seed0"."""
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") + f"-seed{seed}"
+
+
+@dataclass
+class RunResult:
+    summary: dict[str, object]  # the run's summary.json
+    epochs: list[dict[str, float]]  # metrics.csv, one row per epoch
+    folder: Path
+
+
+class Runs:
+    """Where an experiment's training runs go: ``OUT/runs``, or a temporary folder."""
+
+    def __init__(self, out: str | Path | None, data_dir: str | Path | None = None) -> None:
+        self._scratch = None if out is not None else tempfile.TemporaryDirectory()
+        self.root = Path(out if out is not None else self._scratch.name) / "runs"
+        self.data_dir = data_dir
+
+    def train(self, run_name: str, model: str, recipe: Recipe, *, dataset: str, seed: int,
+              train_limit: int | None = None, test_limit: int | None = None,
+              allow_embedded: bool = False, caption=None) -> RunResult:  # fmt: skip
+        """Train ``model`` with ``recipe`` into ``runs/run_name``. A run that finished there
+        before (the same command, rerun after an interruption) is read back, not trained
+        again; an unfinished one is resumed from its checkpoint. One made with other
+        settings is refused."""
+        from dataclasses import asdict
+
+        from keyarch.errors import BadInput
+        from keyarch.train import TrainConfig, train
+        from keyarch.train.runs import CHECKPOINT, SUMMARY
+
+        folder = self.root / run_name
+        if (folder / SUMMARY).is_file():
+            summary = json.loads((folder / SUMMARY).read_text())
+            wanted = json.loads(json.dumps(asdict(recipe)))
+            made = summary.get("arguments", {}).get("caption")
+            wanted_caption = None if caption is None else asdict(caption)
+            if (summary.get("model"), summary.get("seed"), summary.get("recipe"), made) != (
+                model, seed, wanted, wanted_caption,
+            ):  # fmt: skip
+                raise BadInput(
+                    f"{folder} holds a finished run of other settings; choose another --out"
+                )
+        else:
+            summary = train(
+                TrainConfig(
+                    model=model,
+                    dataset=dataset,
+                    data_dir=None if self.data_dir is None else str(self.data_dir),
+                    recipe=recipe,
+                    out=self.root,
+                    run_name=run_name,
+                    resume=(folder / CHECKPOINT).is_file(),
+                    seed=seed,
+                    threads=torch.get_num_threads(),
+                    progress=False,
+                    train_limit=train_limit,
+                    test_limit=test_limit,
+                    allow_embedded=allow_embedded,
+                    task="classification" if caption is None else "captioning",
+                    caption=caption,
+                )
+            )
+        with open(folder / "metrics.csv", newline="") as handle:
+            epochs = [
+                {k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)
+            ]
+        return RunResult(summary, epochs, folder)
