@@ -94,4 +94,6 @@ def test_alexnet_cifar_switches_one_choice_at_a_time_with_the_same_map_sizes():
     for model in (full, flat, no_lrn.eval()):  # 32 -> 16 -> 8 -> 4 either way
         assert model.forward_features(x).shape == (2, 64, 4, 4)
     assert _children(full.classifier) == ["fc6", "relu6", "drop6", "fc7", "relu7", "drop7", "fc8"]
-    assert full.classifier.fc6.bias.unique().tolist() == [1.0]  # section 5's initialisation
+    paper = keyarch.create_model("alexnet_cifar", paper_init=True)
+    assert paper.classifier.fc6.bias.unique().tolist() == [1.0]  # section 5's initialisation
+    assert full.classifier.fc6.bias.abs().max() == 0  # He's initialisation by default

@@ -28,8 +28,8 @@ PROFILES = {
              "epochs": 12, "same_time_epochs": 25, "train_limit": None, "test_limit": None,
              "hidden": 512, "seeds": 1},
     # quick: a small CIFAR ResNet from scratch, 32 px, a few hundred images
-    "quick": {"encoder": "resnet20", "pretrained": False, "image_size": 32, "epochs": 3,
-              "same_time_epochs": None, "train_limit": 1024, "test_limit": 128,
+    "quick": {"encoder": "resnet20", "pretrained": False, "image_size": 32, "epochs": 6,
+              "same_time_epochs": None, "train_limit": 2048, "test_limit": 128,
               "hidden": 128, "seeds": 1},
 }  # fmt: skip
 BLEU = ("bleu1", "bleu2", "bleu3", "bleu4")
@@ -117,6 +117,7 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
             "the encoder's weights fixed (`--freeze-encoder`)."
             + (f" {settings['train_limit']:,} training images." if settings["train_limit"] else "")
             + " Each run is a run folder under `runs/`; `keyarch caption eval` rereads it."
+            + runs.note()
         ),
         profile=profile,
         seeds=seeds,

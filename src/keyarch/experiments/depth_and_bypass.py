@@ -37,11 +37,13 @@ from keyarch.train.checkpoint import load_model_weights
 from keyarch.train.recipes import get_recipe
 
 PROFILES = {
-    # quick: gradients at depth 20 and 56, and one epoch on 5,000 images of the plain pair
+    # quick: gradients at depth 20 and 56, and one epoch on 5,000 images of the plain pair;
+    # full: 3 epochs on 20,000 images, about the first 1.5 epochs of Figure 6's training in
+    # steps (about 20 minutes on 2 CPU cores; an assumed budget)
     "quick": {"depths": (20, 56), "trained": ("plain20", "plain56"), "epochs": 1,
-              "train_limit": 5000, "seeds": 1},
+              "train_limit": 5000, "test_limit": 1000, "seeds": 1},
     "full": {"depths": (20, 56, 110), "trained": ("plain20", "plain56", "resnet20", "resnet56"),
-             "epochs": 10, "train_limit": None, "seeds": 1},
+             "epochs": 3, "train_limit": 20000, "test_limit": None, "seeds": 1},
 }  # fmt: skip
 BATCH = 128
 
@@ -108,7 +110,8 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
     for name in settings["trained"]:
         for seed in range(seeds):
             result = runs.train(slug(name, seed), name, recipe, dataset="cifar10-jpeg",
-                                seed=seed, train_limit=settings["train_limit"])  # fmt: skip
+                                seed=seed, train_limit=settings["train_limit"],
+                                test_limit=settings["test_limit"])  # fmt: skip
             curves[name, seed] = [100 * (1 - e["train_top1"]) for e in result.epochs]
             errors.setdefault(name, []).append(
                 (curves[name, seed][-1], 100 * (1 - float(result.summary["test_top1"])))
@@ -202,6 +205,7 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
             f"its first drop at epoch 82)"
             + (f", {settings['train_limit']:,} training images" if settings["train_limit"] else "")
             + "; each run is a run folder under `runs/`."
+            + runs.note()
         ),
         profile=profile,
         seeds=seeds,

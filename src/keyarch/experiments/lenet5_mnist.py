@@ -123,7 +123,7 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
             "and shearing, drawn afresh each epoch; the paper used 540,000 fixed distorted "
             "copies). *full C3*: `lenet5(c3='full')`, every C3 map connected to all six S2 "
             "maps. Test error of the final weights, mean ± sd (range) over seeds; each run "
-            "is a run folder under `runs/`."
+            "is a run folder under `runs/`." + runs.note()
         ),
         profile=profile,
         seeds=seeds,
@@ -148,6 +148,11 @@ def _plot(out, curves, labels) -> str:
                  label=f"paper, distortions {PAPER_DISTORTED_ERROR} %")  # fmt: skip
     axis.set(xlabel="epoch", ylabel="test error (%), mean over seeds", yscale="log",
              title="LeNet-5 on MNIST")  # fmt: skip
+    from matplotlib.ticker import FormatStrFormatter
+
+    for axis_ in (axis.yaxis,):  # plain numbers on the log scale: 0.8, 1, 2 ...
+        axis_.set_major_formatter(FormatStrFormatter("%g"))
+        axis_.set_minor_formatter(FormatStrFormatter("%g"))
     axis.grid(alpha=0.3, which="both")
     axis.legend()
     return save_figure(figure, out, "test_error.png")

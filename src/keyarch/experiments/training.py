@@ -40,6 +40,15 @@ class Runs:
         self._scratch = None if out is not None else tempfile.TemporaryDirectory()
         self.root = Path(out if out is not None else self._scratch.name) / "runs"
         self.data_dir = data_dir
+        self.read_back: list[str] = []  # runs found finished in the folder, not retrained
+
+    def note(self) -> str:
+        """A sentence for the report when some runs were read back."""
+        if not self.read_back:
+            return ""
+        return (f" {len(self.read_back)} run(s) were read back from an earlier invocation in "
+                "this folder, not trained again: the wall time above is this invocation's, "
+                "the runs' own are in their summaries.")  # fmt: skip
 
     def train(self, run_name: str, model: str, recipe: Recipe, *, dataset: str, seed: int,
               train_limit: int | None = None, test_limit: int | None = None,
@@ -66,6 +75,7 @@ class Runs:
                 raise BadInput(
                     f"{folder} holds a finished run of other settings; choose another --out"
                 )
+            self.read_back.append(run_name)
         else:
             summary = train(
                 TrainConfig(

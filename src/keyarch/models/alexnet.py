@@ -16,7 +16,7 @@ neural networks" (Krizhevsky 2014), the one torchvision publishes weights for: 6
 384, 256, 256 kernels, no grouping and no LRN, 61,100,840 parameters.
 
 ``alexnet_cifar`` keeps the 2012 network's pattern (LRN after conv1 and conv2, overlapping
-pooling, dropout on fc6 and fc7, the paper's initialisation) at the scale of 32x32 images,
+pooling, dropout on fc6 and fc7) at the scale of 32x32 images,
 for the experiment that switches its choices off one at a time (``keyarch experiment
 alexnet-tricks``): conv1 5x5 stride 1 (3*16*25 + 16 = 1,216), conv2-conv5 of 48, 96, 64,
 64 kernels (19,248 + 41,568 + 55,360 + 36,928), fc6 and fc7 of 512 on the 4x4 maps
@@ -250,14 +250,18 @@ def alexnet(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5)
 @register(
     description="The paper's AlexNet scaled down for 32x32 images (CIFAR-10), for the "
     "experiment on its design choices: the 2012 layer pattern (LRN after conv1 and conv2, "
-    "overlapping max pooling, dropout on fc6 and fc7, section 5's initialisation) with "
-    "5x5 stride-1 conv1, a quarter of the kernels of the one-tower network and fc6/fc7 of 512.",
+    "overlapping max pooling, dropout on fc6 and fc7) with 5x5 stride-1 conv1, a quarter of "
+    "the kernels of the one-tower network and fc6/fc7 of 512.",
     input_size=(3, 32, 32),
     deviations=(
         "Not in the paper: its sizes (conv1 5x5 stride 1 padding 2; 16-48-96-64-64 kernels; "
         "fc6 and fc7 of 512; pooling padded by 1 so that 32 -> 16 -> 8 -> 4 as with "
         "non-overlapping 2x2 pooling) are assumed, chosen for 32x32 inputs and a CPU budget.",
         "One tower (no grouping), as on one GPU.",
+        "He (Kaiming) normal initialisation, biases zero: section 5's N(0, 0.01) weights "
+        "with biases of 1 (paper_init=True), and PyTorch's default initialisation, left this "
+        "small network at chance (measured: 3 epochs on 2,000 CIFAR-10 images at lr 0.01, "
+        "momentum 0.9: 10 % training accuracy with either, 18 % with He's).",
     ),
 )
 def alexnet_cifar(
@@ -267,10 +271,12 @@ def alexnet_cifar(
     dropout: float = 0.5,
     lrn: bool = True,
     overlapping: bool = True,
+    paper_init: bool = False,
 ) -> AlexNet:
     """``overlapping=False``: the paper's comparison (section 3.4), non-overlapping pooling
     with z = s = 2, which gives the same map sizes; ``lrn=False`` drops the normalisation
-    (section 3.3); ``dropout=0`` the dropout (section 4.2)."""
+    (section 3.3); ``dropout=0`` the dropout (section 4.2); ``paper_init``: section 5's
+    N(0, 0.01) weights and biases of 1 instead of He's initialisation."""
     model = AlexNet(
         widths=(16, 48, 96, 64, 64),
         groups=1,
@@ -285,5 +291,11 @@ def alexnet_cifar(
         in_chans=in_chans,
         dropout=dropout,
     )
-    init_as_in_paper(model)
+    if paper_init:
+        init_as_in_paper(model)
+    else:  # He et al. 2015 for ReLU networks, biases zero
+        for module in model.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                nn.init.zeros_(module.bias)
     return model
