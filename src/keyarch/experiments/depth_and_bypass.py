@@ -179,8 +179,13 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
     reason = "; ".join(verdicts) + (
         ". The gradient does shrink with depth in the plain networks here"
         if plain_shrinks
-        else ". With batch normalisation the plain networks' gradients do not shrink with "
-        "depth at initialisation here (as He et al. say)"
+        else ". With batch normalisation the plain networks' gradients do not vanish at "
+        "initialisation here (as He et al. say); "
+        + (
+            "they grow toward the input, the more the deeper the network (they explode)"
+            if plain > 10 * ratio("plain20")
+            else "they stay of one size"
+        )  # fmt: skip
     )
     if profile == "quick":
         reason += " (quick profile: one epoch on a subset; the full profile is the test)"
