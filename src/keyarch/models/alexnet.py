@@ -143,6 +143,7 @@ class AlexNet(MultilayerHead, ImageClassifier):
             )
         )  # fmt: skip
         self.num_features = c5
+        self.head_hidden_size = hidden  # the pre-logits: fc7's outputs
         self.pool = nn.AdaptiveAvgPool2d((pooled, pooled))
         fc6 = [("fc6", nn.Linear(c5 * pooled * pooled, hidden)), ("relu6", nn.ReLU(inplace=True))]
         fc7 = [("fc7", nn.Linear(hidden, hidden)), ("relu7", nn.ReLU(inplace=True))]
