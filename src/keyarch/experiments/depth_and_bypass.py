@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from keyarch.experiments.report import Report, pyplot, save_figure
-from keyarch.experiments.training import Runs, slug
+from keyarch.experiments.training import Runs, cifar10_images, slug
 from keyarch.registry import create_model
 from keyarch.train.checkpoint import load_model_weights
 from keyarch.train.recipes import get_recipe
@@ -51,13 +51,7 @@ BATCH = 128
 def probe_batch(data_dir) -> tuple[torch.Tensor, torch.Tensor, str]:
     """128 fixed training images, standardised with the training set's channel statistics
     (as ``keyarch train`` does), and their labels."""
-    from keyarch.data.datasets import load_dataset
-
-    dataset = load_dataset("cifar10-jpeg", "train", data_dir, download=False)
-    pixels = dataset.images.float() / 255
-    mean, std = pixels.mean((0, 2, 3), keepdim=True), pixels.std((0, 2, 3), keepdim=True)
-    chosen = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:BATCH]
-    return (pixels[chosen] - mean) / std, dataset.labels[chosen], dataset.title
+    return cifar10_images(data_dir, BATCH)
 
 
 def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[float]:

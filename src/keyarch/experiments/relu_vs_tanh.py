@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from keyarch.experiments.report import Report, pyplot, save_figure, spread
+from keyarch.experiments.training import cifar10_images
 
 PAPER_SPEEDUP = 6.0  # "six times faster" (Figure 1: about 6 epochs against about 36)
 THRESHOLD = 25.0  # % training error
@@ -68,19 +69,11 @@ class FourLayerNet(nn.Module):
 
 
 def load_images(data_dir, limit: int | None) -> tuple[torch.Tensor, torch.Tensor, str]:
-    """CIFAR-10 (JPEG) training images standardised per channel, and labels; a fixed random
-    subset of ``limit`` images when given."""
-    from keyarch.data.datasets import load_dataset
-
-    dataset = load_dataset("cifar10-jpeg", "train", data_dir, download=False)
-    images, labels = dataset.images, dataset.labels
-    if limit is not None and limit < len(labels):
-        chosen = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[:limit]
-        images, labels = images[chosen], labels[chosen]
-    x = images.float() / 255
-    mean, std = x.mean((0, 2, 3), keepdim=True), x.std((0, 2, 3), keepdim=True)
-    x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
-    return x, labels, f"{dataset.title}, {len(labels):,} training images"
+    """The training images (a fixed subset of ``limit`` when given), standardised, in
+    channels-last memory (faster convolutions on CPUs), labels, and a description."""
+    x, labels, title = cifar10_images(data_dir, limit)
+    x = x.contiguous(memory_format=torch.channels_last)
+    return x, labels, f"{title}, {len(labels):,} training images"
 
 
 def train_curve(activation: str, rate: float, seed: int, x: torch.Tensor, y: torch.Tensor,

@@ -21,6 +21,22 @@ import torch
 from keyarch.train.recipes import Recipe
 
 
+def cifar10_images(data_dir, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """CIFAR-10 (JPEG) training images standardised with the training set's channel
+    statistics (as ``keyarch train`` does), their labels and the dataset's title; a fixed
+    random subset of ``limit`` images (the same for every experiment) when given."""
+    from keyarch.data.datasets import load_dataset
+
+    dataset = load_dataset("cifar10-jpeg", "train", data_dir, download=False)
+    pixels = dataset.images.float() / 255
+    mean, std = pixels.mean((0, 2, 3), keepdim=True), pixels.std((0, 2, 3), keepdim=True)
+    labels = dataset.labels
+    if limit is not None and limit < len(labels):
+        chosen = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[:limit]
+        pixels, labels = pixels[chosen], labels[chosen]
+    return (pixels - mean) / std, labels, dataset.title
+
+
 def slug(label: str, seed: int) -> str:
     """A run's folder name: "LeNet-5, full C3" and seed 0 -> "lenet-5-full-c3-seed0"."""
     return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") + f"-seed{seed}"
