@@ -5,6 +5,7 @@ import pytest
 import timm
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 import keyarch
 from conftest import converted_logit_difference
@@ -80,16 +81,32 @@ def test_odd_feature_maps_are_resized_to_whole_patches_and_back():
     assert model(torch.empty(1, 3, 33, 47, device="meta")).shape == (1, 1000)
 
 
-def test_attention_equals_softmax_qk_v_of_pytorchs_kernel():
+def test_attention_is_softmax_qk_v_fused_and_written_out_when_counted():
     torch.manual_seed(0)
     attention = MultiHeadSelfAttention(16, 4).eval()
     x = torch.randn(3, 10, 16)
-    q, k, v = attention.qkv(x).unflatten(-1, (3, 4, 4)).permute(2, 0, 3, 1, 4)
-    expected = attention.projection(
-        F.scaled_dot_product_attention(q, k, v).transpose(1, 2).flatten(2)
-    )
     with torch.no_grad():
-        torch.testing.assert_close(attention(x), expected)
+        q, k, v = attention.qkv(x).unflatten(-1, (3, 4, 4)).permute(2, 0, 3, 1, 4)
+        weights = (q @ k.transpose(-2, -1) / 2.0).softmax(-1)  # sqrt(d_head) = 2
+        expected = attention.projection((weights @ v).transpose(1, 2).flatten(2))
+        torch.testing.assert_close(attention(x), expected)  # fused kernel
+        counter = FlopCounterMode(display=False)
+        with counter:
+            counted = attention(x)  # written out: the counter sees both products
+        torch.testing.assert_close(counted, expected)
+    projections = 3 * 10 * (16 * 48 + 16 * 16)  # qkv and W^O per token
+    products = 2 * 3 * 4 * 10 * 10 * 4  # QK^T and AV, per head
+    assert counter.get_total_flops() == 2 * (projections + products)
+
+
+def test_attention_dropout_acts_in_training_only():
+    torch.manual_seed(0)
+    attention = MultiHeadSelfAttention(16, 4, attention_dropout=0.5)
+    x = torch.randn(2, 10, 16)
+    with torch.no_grad():
+        assert not torch.allclose(attention(x), attention(x))  # a fresh mask each call
+        attention.eval()
+        torch.testing.assert_close(attention(x), attention(x))
 
 
 def test_encoder_layer_is_pre_norm_with_residuals():

@@ -7,9 +7,13 @@ al. 2021, Eq. 2-3), as the conv/transformer hybrids (MobileViT) use them.
                 output projection, + tokens
     mlp         LayerNorm, fc1 (d -> hidden), activation, fc2 (hidden -> d), + tokens
 
-The attention is written out as two matrix products and a softmax, so that it reads like
-the paper's equation and operation counters see its multiply-accumulates on every device
-(fused kernels such as ``scaled_dot_product_attention`` are not counted on the CPU).
+The attention reads like the paper's equation (two matrix products and a softmax) and
+runs, outside operation counting, as PyTorch's fused ``scaled_dot_product_attention``,
+which computes the same thing without materialising every score in a separate kernel
+(MobileViT at batch 8 on 2 CPU threads: about 1.3x faster). Operation counters do not see
+the fused kernel on the CPU (``FlopCounterMode`` counts 0 for it), so while any dispatch
+mode is active (a ``FlopCounterMode``, ``torch.export``'s tracing, fake tensors) the
+written-out form runs: counts, exported graphs and results are those of the equation.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
 from keyarch.errors import BadInput
 
@@ -54,6 +60,11 @@ class MultiHeadSelfAttention(nn.Module):
         # Static sizes only (no x.shape): the module traces with torch.fx.
         qkv = self.qkv(x).unflatten(-1, (3, self.num_heads, self.head_dim))  # B x N x 3 x h x dh
         query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each B x h x N x dh
+        if not is_in_torch_dispatch_mode():
+            dropout = self.attention_dropout.p if self.training else 0.0
+            out = F.scaled_dot_product_attention(query, key, value, dropout_p=dropout)
+            out = out.transpose(1, 2).flatten(2)  # B x N x d
+            return self.projection_dropout(self.projection(out))
         scores = (query * self.scale) @ key.transpose(-2, -1)  # B x h x N x N
         weights = self.attention_dropout(scores.softmax(dim=-1))
         out = (weights @ value).transpose(1, 2).flatten(2)  # B x N x d
