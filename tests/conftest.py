@@ -1,12 +1,50 @@
 """Shared fixtures: models are built once per session, and on the meta device where only
-shapes and counts matter."""
+shapes and counts matter.
+
+The suite runs in pytest-xdist workers (``-n 2`` in pyproject.toml). Each worker is pinned
+to a core of its own with one compute thread, and the processes it starts inherit the
+pin: two workers never run more threads than the machine has cores, whatever a test asks
+for (``keyarch train`` sizes its threads and loader processes from the cores it may use).
+"""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 import torch
 
 import keyarch
+
+
+def pin_worker_to_one_core() -> bool:
+    """In an xdist worker ``gwN``, keep this process (and its children) to the N-th usable
+    core, one compute thread, when there are at least as many cores as workers."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if not worker.startswith("gw") or not hasattr(os, "sched_setaffinity"):
+        return False
+    cores = sorted(os.sched_getaffinity(0))
+    if count > len(cores):
+        return False
+    os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
+    os.environ["OMP_NUM_THREADS"] = "1"
+    return True
+
+
+PINNED = pin_worker_to_one_core()
+
+
+@pytest.fixture(autouse=True)
+def one_thread_per_worker():
+    """A test that sets its own thread count (``threads=2``) leaves the next test at one."""
+    yield
+    if PINNED:
+        torch.set_num_threads(1)
+
+
+if PINNED:
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

@@ -90,13 +90,15 @@ def test_attention_is_softmax_qk_v_fused_and_written_out_when_counted():
         weights = (q @ k.transpose(-2, -1) / 2.0).softmax(-1)  # sqrt(d_head) = 2
         expected = attention.projection((weights @ v).transpose(1, 2).flatten(2))
         torch.testing.assert_close(attention(x), expected)  # fused kernel
-        counter = FlopCounterMode(display=False)
-        with counter:
-            counted = attention(x)  # written out: the counter sees both products
-        torch.testing.assert_close(counted, expected)
-    projections = 3 * 10 * (16 * 48 + 16 * 16)  # qkv and W^O per token
-    products = 2 * 3 * 4 * 10 * 10 * 4  # QK^T and AV, per head
-    assert counter.get_total_flops() == 2 * (projections + products)
+        projections = 3 * 10 * (16 * 48 + 16 * 16)  # qkv and W^O per token
+        products = 2 * 3 * 4 * 10 * 10 * 4  # QK^T and AV, per head
+        traced = torch.fx.symbolic_trace(attention)  # as keyarch.fuse traces it
+        for module in (attention, traced):
+            counter = FlopCounterMode(display=False)
+            with counter:
+                counted = module(x)  # written out: the counter sees both products
+            torch.testing.assert_close(counted, expected)
+            assert counter.get_total_flops() == 2 * (projections + products)
 
 
 def test_attention_dropout_acts_in_training_only():

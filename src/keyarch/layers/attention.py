@@ -8,12 +8,15 @@ al. 2021, Eq. 2-3), as the conv/transformer hybrids (MobileViT) use them.
     mlp         LayerNorm, fc1 (d -> hidden), activation, fc2 (hidden -> d), + tokens
 
 The attention reads like the paper's equation (two matrix products and a softmax) and
-runs, outside operation counting, as PyTorch's fused ``scaled_dot_product_attention``,
-which computes the same thing without materialising every score in a separate kernel
-(MobileViT at batch 8 on 2 CPU threads: about 1.3x faster). Operation counters do not see
-the fused kernel on the CPU (``FlopCounterMode`` counts 0 for it), so while any dispatch
-mode is active (a ``FlopCounterMode``, ``torch.export``'s tracing, fake tensors) the
-written-out form runs: counts, exported graphs and results are those of the equation.
+runs as PyTorch's fused ``scaled_dot_product_attention``, which computes the same thing
+without materialising the scores in separate kernels (MobileViT at batch 8 on 2 CPU
+threads: about 1.3x faster), except while operations are counted: ``FlopCounterMode``
+counts 0 for the fused kernel on the CPU, so under a ``FlopCounterMode`` the written-out
+form runs and its multiply-accumulates are counted. Memory counting and ``torch.export``
+see the fused kernel, which is what runs. The choice is made at every call, inside
+``attend`` (a leaf for ``torch.fx``): a traced or fused model counts the same way.
+With attention dropout (p > 0) the written-out form always runs, dropout being its own
+module that follows its own training flag.
 """
 
 from __future__ import annotations
@@ -24,9 +27,31 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils._python_dispatch import is_in_torch_dispatch_mode
+from torch.utils._python_dispatch import (
+    _get_current_dispatch_mode_stack,
+    is_in_torch_dispatch_mode,
+)
+from torch.utils.flop_counter import _FlopCounterMode
 
 from keyarch.errors import BadInput
+
+
+def counting_operations() -> bool:
+    """Whether a ``torch.utils.flop_counter.FlopCounterMode`` is active (checked only when
+    some dispatch mode is: the common case costs one flag read, and dynamo folds it)."""
+    return is_in_torch_dispatch_mode() and any(
+        isinstance(mode, _FlopCounterMode) for mode in _get_current_dispatch_mode_stack()
+    )
+
+
+@torch.fx.wrap
+def attend(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """softmax(Q K^T / sqrt(d_head)) V for B x h x N x dh queries, keys and values: the fused
+    kernel, or the equation written out while operations are counted."""
+    if counting_operations():
+        scores = (query * query.shape[-1] ** -0.5) @ key.transpose(-2, -1)  # B x h x N x N
+        return scores.softmax(dim=-1) @ value  # B x h x N x dh
+    return F.scaled_dot_product_attention(query, key, value)
 
 
 class MultiHeadSelfAttention(nn.Module):
@@ -60,14 +85,12 @@ class MultiHeadSelfAttention(nn.Module):
         # Static sizes only (no x.shape): the module traces with torch.fx.
         qkv = self.qkv(x).unflatten(-1, (3, self.num_heads, self.head_dim))  # B x N x 3 x h x dh
         query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each B x h x N x dh
-        if not is_in_torch_dispatch_mode():
-            dropout = self.attention_dropout.p if self.training else 0.0
-            out = F.scaled_dot_product_attention(query, key, value, dropout_p=dropout)
-            out = out.transpose(1, 2).flatten(2)  # B x N x d
-            return self.projection_dropout(self.projection(out))
-        scores = (query * self.scale) @ key.transpose(-2, -1)  # B x h x N x N
-        weights = self.attention_dropout(scores.softmax(dim=-1))
-        out = (weights @ value).transpose(1, 2).flatten(2)  # B x N x d
+        if self.attention_dropout.p == 0.0:
+            out = attend(query, key, value)  # B x h x N x dh
+        else:
+            scores = (query * self.scale) @ key.transpose(-2, -1)  # B x h x N x N
+            out = self.attention_dropout(scores.softmax(dim=-1)) @ value  # B x h x N x dh
+        out = out.transpose(1, 2).flatten(2)  # B x N x d
         return self.projection_dropout(self.projection(out))
 
 
