@@ -31,7 +31,11 @@ from torch.utils._python_dispatch import (
     _get_current_dispatch_mode_stack,
     is_in_torch_dispatch_mode,
 )
-from torch.utils.flop_counter import _FlopCounterMode
+
+try:  # the dispatch mode FlopCounterMode pushes (recent PyTorch)
+    from torch.utils.flop_counter import _FlopCounterMode
+except ImportError:  # older PyTorch: FlopCounterMode is the dispatch mode itself
+    from torch.utils.flop_counter import FlopCounterMode as _FlopCounterMode
 
 from keyarch.errors import BadInput
 
