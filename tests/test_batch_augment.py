@@ -82,6 +82,17 @@ def test_pca_lighting_shifts_each_image_by_one_colour():
     assert per_image[:, 0, 0].std() > per_image[:, 2, 0].std()  # larger eigenvalue, larger shift
 
 
+def test_alexnet_crops_are_alexnets_crops_without_the_colour_noise():
+    # The ablation "no PCA colour noise" must change nothing else: the same windows of the
+    # resized image and the same flips from the same generator (it once fell through to
+    # Inception's random-resized crops).
+    batch = images(16)
+    with_noise = augment("alexnet", crop=24, resize=28)(batch, batch_generator(0, 0, 0))
+    without = augment("alexnet-crops", crop=24, resize=28, pca=PCA)
+    assert without.pca is None
+    assert torch.equal(without(batch, batch_generator(0, 0, 0)), with_noise)
+
+
 def test_lenet_field_pads_28_to_32_and_normalises():
     transform = BatchAugment("none", crop=32, resize=32, mean=(0.5,), std=(0.25,), pad=True)
     digit = torch.full((2, 1, 28, 28), 255, dtype=torch.uint8)

@@ -130,7 +130,7 @@ class BatchAugment:
             else:  # windows of the original image, enlarged in the same sampling step
                 source = images
                 height, width = images.shape[-2:]
-                if self.kind == "alexnet":
+                if self.kind in ("alexnet", "alexnet-crops"):  # the same crops, PCA or not
                     resized = _shorter_side(height, width, self.resize)
                     windows = _crops((height, width), resized, self.crop, total, generator)
                 elif self.kind == "vgg":
