@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -71,16 +72,23 @@ def test_relu_vs_tanh_quick_profile_both_networks_learn_and_are_timed_to_the_bar
 
 @needs_cifar
 def test_depth_and_bypass_quick_profile(tmp_path):
+    """The quick profile measures the gradients only: the degradation problem (plain-56
+    training worse than plain-20) needs more than a CI minute to show (the full profile)."""
     report = run_experiment("depth-and-bypass", out=tmp_path, data_dir=DATA)
-    trained = {r["model"]: r for r in report.rows if r["part"] == "B"}
-    # the degradation problem's direction after one epoch: plain-56 trains worse
-    assert trained["plain56"]["train_error_percent"] > trained["plain20"]["train_error_percent"]
+    assert not [r for r in report.rows if r["part"] == "B"]
     initial = {r["model"]: r for r in report.rows if r["part"] == "A"}
     assert set(initial) == {"plain20", "resnet20", "plain56", "resnet56"}
     # one norm per weighted layer: 6n + 2 layers (the classifier included), no projections
     assert len(initial["plain56"]["gradient_norms"].split()) == 56
-    for name in ("gradient_norms.png", "training_error.png"):
-        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    spread = {name: abs(math.log10(row["first_to_last"])) for name, row in initial.items()}
+    # without shortcuts the first layer's gradient drifts from the last's as depth grows
+    # (with batch norm it grows: 10x at 20 layers, 2,000x at 56 in the full profile); with
+    # them it stays far nearer
+    assert spread["plain56"] > spread["plain20"] + 1
+    assert spread["resnet56"] < spread["plain56"] - 1
+    # the one check this profile can make passed; the degradation problem is not measured
+    assert report.verdict == "partly reproduced" and "the shortcuts keep" in report.reason
+    assert (tmp_path / "gradient_norms.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_lenet5_mnist_quick_profile_and_a_rerun_reads_its_runs_back(tmp_path):
@@ -112,3 +120,39 @@ def test_alexnet_tricks_quick_profile(tmp_path):
     # without dropout the network fits its training images faster
     assert rows["no dropout"]["train_loss"] < rows["AlexNet (all choices)"]["train_loss"]
     assert rows["AlexNet (all choices)"]["tencrop_error_percent"] < 90
+
+
+@needs_cifar
+def test_efficiency_frontier_quick_profile_more_operations_buy_accuracy(tmp_path):
+    report = run_experiment("efficiency-frontier", out=tmp_path, data_dir=DATA)
+    rows = {r["member"]: r for r in report.rows}
+    assert set(rows) == {"LeNet-5 (modern)", "ResNet-20"}
+    # counted on the networks themselves: LeNet-5 with 3 input channels, ResNet-20 (He et
+    # al.'s 0.27 M parameters)
+    assert rows["ResNet-20"]["parameters"] == 269_722
+    assert rows["LeNet-5 (modern)"]["parameters"] == 62_006
+    assert rows["ResNet-20"]["macs"] > 50 * rows["LeNet-5 (modern)"]["macs"]
+    # the direction: sixty times the operations buy accuracy even at this budget
+    assert rows["ResNet-20"]["test_top1_percent"] > rows["LeNet-5 (modern)"]["test_top1_percent"]
+    assert rows["LeNet-5 (modern)"]["test_top1_percent"] > 15  # both learn: chance is 10
+    # one of the three checks can be made with two members: never more than "partly"
+    assert report.verdict == "partly reproduced" and "operations buy accuracy" in report.reason
+    assert "| `resnet18` | 69.8 |" in report.result  # the published side, from the cards
+    assert (tmp_path / "accuracy_vs_macs.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_pareto_frontier_keeps_members_more_accurate_than_every_cheaper_one():
+    from keyarch.experiments.efficiency_frontier import pareto_frontier
+
+    cost = {"a": 1, "b": 2, "c": 4, "d": 8, "e": 8}
+    accuracy = {"a": 30, "b": 25, "c": 50, "d": 49, "e": 55}
+    assert pareto_frontier(cost, accuracy) == ["a", "c", "e"]
+
+
+def test_spearman_rank_correlation():
+    from keyarch.experiments.efficiency_frontier import spearman
+
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    # ties take their average rank: ranks (0.5, 0.5, 2) against (0, 1, 2)
+    assert spearman([5, 5, 7], [1, 2, 3]) == pytest.approx(0.8660254)

@@ -21,6 +21,7 @@ EXPERIMENTS = {
     "lstm-vs-rnn": "keyarch.experiments.lstm_vs_rnn",
     "alexnet-tricks": "keyarch.experiments.alexnet_tricks",
     "captioning-end-to-end": "keyarch.experiments.captioning_end_to_end",
+    "efficiency-frontier": "keyarch.experiments.efficiency_frontier",
 }
 PROFILES = ("quick", "full")
 

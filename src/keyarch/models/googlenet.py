@@ -20,7 +20,10 @@ Auxiliary heads (section 5) start with a 5x5 stride-3 average pool, 14x14 -> 4x4
 is not the same computation at 14x14 (windows of 4 at offsets 0, 3, 7, 10, not windows of 5
 at 0, 3, 6, 9), so that torchvision's weights give torchvision's auxiliary logits.
 
-Deviations in both: max pooling rounds up (ceil mode, as the Caffe model). In
+``googlenet_cifar`` is a 32x32 adaptation for the efficiency-frontier experiment (batch
+norm, the paper's 5x5 branches, conv1 at stride 1); its card lists what it changes.
+
+Deviations in all three: max pooling rounds up (ceil mode, as the Caffe model). In
 ``googlenet_paper`` an adaptive pool to 4x4 follows the 5x5/3 pool (an identity at 224) and
 maps smaller than 5x5 pool only adaptively, so that other input sizes still reach fc1.
 """
@@ -111,6 +114,7 @@ class Variant:
     dropout: float
     min_input_size: int  # the smallest input whose maps survive every pooling
     aux_pool: str  # auxiliary heads: "5x5/3" (the paper's) or "adaptive" (torchvision's)
+    conv1_stride: int = 2  # 2 in the paper; 1 for 32x32 images
 
 
 PAPER_VARIANT = Variant(
@@ -120,6 +124,11 @@ PAPER_VARIANT = Variant(
 TORCHVISION_VARIANT = Variant(
     batch_norm=True, five_by_five=3, lrn=False, pool4_kernel=2, dropout=0.2, min_input_size=15,
     aux_pool="adaptive",
+)  # fmt: skip
+# For CIFAR (assumed): the paper's modules and pools with batch norm, conv1 at stride 1.
+CIFAR_VARIANT = Variant(
+    batch_norm=True, five_by_five=5, lrn=False, pool4_kernel=3, dropout=0.4, min_input_size=16,
+    aux_pool="adaptive", conv1_stride=1,
 )  # fmt: skip
 
 
@@ -220,7 +229,7 @@ class GoogLeNet(AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier):
         def pool(kernel: int = 3) -> nn.MaxPool2d:
             return nn.MaxPool2d(kernel, stride=2, ceil_mode=True)
 
-        self.conv1 = _conv(variant, in_chans, 64, 7, stride=2, padding=3)
+        self.conv1 = _conv(variant, in_chans, 64, 7, stride=variant.conv1_stride, padding=3)
         self.maxpool1 = pool()
         self.norm1 = norm()
         self.conv2 = _conv(variant, 64, 64, 1)  # "3x3 reduce" of the stem
@@ -332,3 +341,26 @@ def googlenet(*, num_classes: int = 1000, in_chans: int = 3, aux_logits: bool = 
         num_classes=num_classes,
         in_chans=in_chans,
     )
+
+
+@register(
+    description="GoogLeNet for 32x32 images (CIFAR-10), for the efficiency-frontier "
+    "experiment: Table 1's modules and pools with batch norm, conv1 at stride 1, so that "
+    "inception3a sees 8x8 maps and inception5b 2x2 (28 and 7 at 224).",
+    input_size=(3, 32, 32),
+    deviations=(
+        "Not in the paper, a CIFAR adaptation (assumed): conv1 (7x7) at stride 1, the rest "
+        "of the stem kept, 32 -> 16 -> 8 -> 4 -> 2 through the four max pools; "
+        "kuangliu/pytorch-cifar's version instead replaces the stem with one 3x3 "
+        "convolution at stride 1 (inception3a at 32x32, 1.5 G mult-adds per image).",
+        "Batch norm after every convolution (from Inception-v2) and no LRN, so that it "
+        "trains from scratch in a short budget; the paper's 5x5 branches, 3x3 pool before "
+        "inception5a and dropout 0.4 are kept.",
+        "Auxiliary heads (aux_logits=True) pool adaptively to 4x4, as torchvision's.",
+    ),
+)
+def googlenet_cifar(
+    *, num_classes: int = 10, in_chans: int = 3, aux_logits: bool = False
+) -> GoogLeNet:
+    return GoogLeNet(CIFAR_VARIANT, aux_logits=aux_logits, num_classes=num_classes,
+                     in_chans=in_chans)  # fmt: skip

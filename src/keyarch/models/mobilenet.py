@@ -23,6 +23,8 @@ Deviations:
 * The classifier is a linear layer after global average pooling (the paper's 7x7 average
   pool at 224 pixels), so that other resolutions work; dropout before it is off by default
   (the paper names none).
+* ``mobilenet_v1_cifar`` (for 32x32 images; the efficiency-frontier experiment) runs the
+  first convolution at stride 1: assumed, in its card.
 """
 
 from __future__ import annotations
@@ -148,14 +150,18 @@ class MobileNetV1(GlobalPoolHead, ImageClassifier):
     min_input_size = 1
 
     def __init__(self, *, alpha: float = 1.0, activation: str = "relu", dropout: float = 0.0,
-                 num_classes: int = 1000, in_chans: int = 3) -> None:  # fmt: skip
+                 conv1_stride: int = 2, num_classes: int = 1000,
+                 in_chans: int = 3) -> None:  # fmt: skip
+        """``conv1_stride``: Table 1's 2, or 1 for 32x32 images (``mobilenet_v1_cifar``)."""
         super().__init__(num_classes=num_classes, in_chans=in_chans)
         alpha = check_width_multiplier(alpha, "alpha", self.model_name)
         act = activation_layer(activation, self.model_name)
         self.alpha = alpha
         channels = round_channels(STEM_CHANNELS * alpha)
         layers: OrderedDict[str, nn.Module] = OrderedDict(
-            conv1=ConvNormAct(in_chans, channels, 3, stride=2, batch_norm=True, activation=act)
+            conv1=ConvNormAct(
+                in_chans, channels, 3, stride=conv1_stride, batch_norm=True, activation=act
+            )  # fmt: skip
         )  # N x 32a x 112 x 112 at 224
         number = 0
         for row in TABLE_1:
@@ -248,3 +254,21 @@ def mobilenet_v1_050(*, num_classes: int = 1000, in_chans: int = 3, activation: 
 def mobilenet_v1_025(*, num_classes: int = 1000, in_chans: int = 3, activation: str = "relu",
                      dropout: float = 0.0) -> MobileNetV1:  # fmt: skip
     return _mobilenet_v1(0.25, activation, dropout, num_classes, in_chans)
+
+
+@register(
+    description="1.0 MobileNet (Table 1) for 32x32 images (CIFAR-10), for the "
+    "efficiency-frontier experiment: conv1 at stride 1, so that 32 px leave a 2x2x1024 map "
+    "(7x7 at 224).",
+    input_size=(3, 32, 32),
+    deviations=(
+        "Not in the paper, a CIFAR adaptation (assumed, as kuangliu/pytorch-cifar's): the "
+        "first convolution at stride 1 instead of 2; nothing else changes.",
+        *_ACTIVATION_NOTE,
+    ),
+)
+def mobilenet_v1_cifar(*, num_classes: int = 10, in_chans: int = 3, activation: str = "relu",
+                       dropout: float = 0.0) -> MobileNetV1:  # fmt: skip
+    activation_layer(activation, "mobilenet_v1_cifar")
+    return MobileNetV1(alpha=1.0, activation=activation, dropout=dropout, conv1_stride=1,
+                       num_classes=num_classes, in_chans=in_chans)  # fmt: skip

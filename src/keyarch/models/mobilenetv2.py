@@ -17,12 +17,14 @@ Deviations:
   pixels, and other input sizes work.
 * Dropout 0.2 before the classifier (torchvision's and the released code's default; the
   paper names none); pass ``dropout=0.0`` to leave it out.
+* ``mobilenet_v2_cifar`` (for 32x32 images; the efficiency-frontier experiment) runs conv1
+  and the second row at stride 1 (``CIFAR_TABLE_2``): assumed, in its card.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -91,6 +93,10 @@ TABLE_2 = (
     BottleneckRow(expansion=6, channels=320, repeat=1, stride=1),  # 7^2 x 160
 )
 
+# For 32x32 images (assumed, as kuangliu/pytorch-cifar's): conv1 and the second row at
+# stride 1, so that the total stride is 8 and 32 px leave a 4x4 map (7x7 at 224).
+CIFAR_TABLE_2 = (TABLE_2[0], replace(TABLE_2[1], stride=1), *TABLE_2[2:])
+
 LAST_CONV = 1280  # Table 2, "conv2d 1x1", input 7^2 x 320; never narrowed below 1280
 
 
@@ -105,16 +111,19 @@ class MobileNetV2(GlobalPoolHead, ImageClassifier):
     min_input_size = 1
 
     def __init__(self, *, width_multiplier: float = 1.0, dropout: float = 0.2,
+                 table: tuple[BottleneckRow, ...] = TABLE_2, conv1_stride: int = 2,
                  num_classes: int = 1000, in_chans: int = 3) -> None:  # fmt: skip
+        """``table``: the bottleneck rows (Table 2's by default); ``conv1_stride``: conv1's
+        (2 in Table 2, 1 in ``mobilenet_v2_cifar``)."""
         super().__init__(num_classes=num_classes, in_chans=in_chans)
         width = check_width_multiplier(width_multiplier, "width_multiplier", self.model_name)
         self.width_multiplier = width
         unit = {"batch_norm": True, "activation": nn.ReLU6}
         channels = round_channels(FIRST_CONV * width)
         layers: OrderedDict[str, nn.Module] = OrderedDict(
-            conv1=ConvNormAct(in_chans, channels, 3, stride=2, **unit)
+            conv1=ConvNormAct(in_chans, channels, 3, stride=conv1_stride, **unit)
         )  # N x 32 x 112 x 112 at 224 and width 1
-        for number, row in enumerate(TABLE_2, start=1):
+        for number, row in enumerate(table, start=1):
             out_channels = round_channels(row.channels * width)
             blocks = []
             for index in range(row.repeat):
@@ -212,3 +221,20 @@ def mobilenet_v2_050(*, num_classes: int = 1000, in_chans: int = 3,
 def mobilenet_v2_035(*, num_classes: int = 1000, in_chans: int = 3,
                      dropout: float = 0.2) -> MobileNetV2:  # fmt: skip
     return _build(0.35, dropout, num_classes, in_chans)
+
+
+@register(
+    description="MobileNetV2 1.0 (Table 2) for 32x32 images (CIFAR-10), for the "
+    "efficiency-frontier experiment: conv1 and the second bottleneck row at stride 1, so "
+    "that 32 px leave a 4x4x1280 map (7x7 at 224).",
+    input_size=(3, 32, 32),
+    deviations=(
+        "Not in the paper, a CIFAR adaptation (assumed, as kuangliu/pytorch-cifar's): the "
+        "first convolution and the (t=6, c=24, n=2) row at stride 1 instead of 2.",
+    ),
+)
+def mobilenet_v2_cifar(*, num_classes: int = 10, in_chans: int = 3,
+                       dropout: float = 0.2) -> MobileNetV2:  # fmt: skip
+    return MobileNetV2(width_multiplier=1.0, dropout=dropout, table=CIFAR_TABLE_2,
+                       conv1_stride=1, num_classes=num_classes,
+                       in_chans=in_chans)  # fmt: skip

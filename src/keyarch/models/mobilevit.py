@@ -20,12 +20,15 @@ norm or activation on the 1x1 convolution into the transformer, SiLU everywhere.
 those models, a feature map whose side is not a multiple of the patch size (odd at
 stride 8, 16 or 32, e.g. 224 or 160 pixel inputs) is resized bilinearly to the next
 multiple before unfolding and back after folding.
+
+``mobilevit_xxs_cifar`` (for 32x32 images; the efficiency-frontier experiment) runs the
+stem and layer2 at stride 1 (``CIFAR_XXS``): assumed, in its card.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -80,10 +83,11 @@ class Stage:
 class MobileViTConfig:
     """One column of Table 4."""
 
-    stem_channels: int  # Conv-3x3, stride 2
+    stem_channels: int  # Conv-3x3, stride ``stem_stride``
     stages: tuple[Stage, Stage, Stage, Stage, Stage]  # layer1 .. layer5
     final_channels: int  # Conv-1x1 before global pooling
     mv2_expansion: int  # expansion factor of every MV2 block
+    stem_stride: int = 2  # Table 4's; 1 for 32x32 images
 
 
 # Table 4 (appendix A): output channels, d and L; 256x256 input, output sizes 128 (layer1)
@@ -126,6 +130,16 @@ CONFIGS = {
         mv2_expansion=4,
     ),
 }
+
+# For 32x32 images (assumed; no CIFAR version is published): the stem and layer2 at stride
+# 1, as mobilenet_v2_cifar, so that the total stride is 8 and layer3-layer5's MobileViT
+# blocks see 16x16, 8x8 and 4x4 maps (32, 16 and 8 at 256).
+CIFAR_XXS = replace(
+    CONFIGS["xxs"],
+    stem_stride=1,
+    stages=(CONFIGS["xxs"].stages[0], replace(CONFIGS["xxs"].stages[1], stride=1),
+            *CONFIGS["xxs"].stages[2:]),
+)  # fmt: skip
 
 
 # Leaves for torch.fx: these branch on the feature map's size, which a proxy does not have.
@@ -212,7 +226,7 @@ class MobileViT(GlobalPoolHead, ImageClassifier):
         super().__init__(num_classes=num_classes, in_chans=in_chans)
         unit = {"batch_norm": True, "activation": nn.SiLU}
         channels = config.stem_channels
-        self.stem = ConvNormAct(in_chans, channels, 3, stride=2, **unit)
+        self.stem = ConvNormAct(in_chans, channels, 3, stride=config.stem_stride, **unit)
         for number, stage in enumerate(config.stages, start=1):
             blocks: list[nn.Module] = []
             for index in range(stage.mv2_blocks):
@@ -291,3 +305,19 @@ def mobilevit_xs(*, num_classes: int = 1000, in_chans: int = 3, dropout: float =
 )
 def mobilevit_s(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.0) -> MobileViT:
     return MobileViT(CONFIGS["s"], num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+
+
+@register(
+    description="MobileViT-XXS (Table 4) for 32x32 images (CIFAR-10), for the "
+    "efficiency-frontier experiment: the stem and layer2 at stride 1, so that the MobileViT "
+    "blocks see 16x16, 8x8 and 4x4 maps and 32 px leave a 4x4x320 map.",
+    input_size=(3, 32, 32),
+    deviations=(
+        "Not in the paper, a CIFAR adaptation (assumed; the paper trains on ImageNet only): "
+        "the stem and layer2's first MV2 block at stride 1 instead of 2, as mobilenet_v2_cifar.",
+        *_DEVIATIONS,
+    ),
+)
+def mobilevit_xxs_cifar(*, num_classes: int = 10, in_chans: int = 3,
+                        dropout: float = 0.0) -> MobileViT:  # fmt: skip
+    return MobileViT(CIFAR_XXS, num_classes=num_classes, in_chans=in_chans, dropout=dropout)
