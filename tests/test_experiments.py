@@ -149,6 +149,30 @@ def test_pareto_frontier_keeps_members_more_accurate_than_every_cheaper_one():
     assert pareto_frontier(cost, accuracy) == ["a", "c", "e"]
 
 
+def test_efficiency_frontier_verdict_checks_each_part_of_the_claim():
+    from keyarch.experiments.efficiency_frontier import judge
+
+    macs = {"LeNet": 1e6, "ResNet": 4e7, "VGG-11": 1.5e8, "DenseNet": 3e8}
+    parameters = {"LeNet": 6e4, "ResNet": 3e5, "VGG-11": 1e7, "DenseNet": 8e5}
+    years = {"LeNet": 1998, "ResNet": 2015, "VGG-11": 2014, "DenseNet": 2016}
+    accuracy = {"LeNet": 40.0, "ResNet": 50.0, "VGG-11": 35.0, "DenseNet": 52.0}
+    verdict, reason = judge(macs, parameters, accuracy, years)
+    assert verdict == "reproduced", reason
+    # DenseNet is more accurate but costs more: only ResNet dominates
+    assert "VGG-11 (35.0 %) is dominated by ResNet (50.0 %) (fewer" in reason
+    # only an older design beats VGG: not the claim (later designs match it)
+    older = {**accuracy, "ResNet": 30.0, "DenseNet": 45.0}
+    verdict, reason = judge(macs, parameters, older, years)
+    assert "VGG-11 is not dominated" in reason and verdict == "partly reproduced"
+    # returns that grow along the frontier
+    growing = {**accuracy, "ResNet": 41.0, "DenseNet": 60.0}
+    verdict, reason = judge(macs, parameters, growing, years)
+    assert "do not diminish" in reason and verdict == "partly reproduced"
+    # the cheapest is the most accurate: nothing is bought, nothing on the frontier
+    verdict, reason = judge(macs, parameters, {**accuracy, "LeNet": 60.0}, years)
+    assert "do not buy" in reason and "checks could be made" in reason
+
+
 def test_spearman_rank_correlation():
     from keyarch.experiments.efficiency_frontier import spearman
 

@@ -43,7 +43,7 @@ PROFILES = {
     # plain-20 at 86.9 % and plain-56 at 87.8 % training error, too near chance to assert);
     # full: 3 epochs on 20,000 images, about the first 1.5 epochs of Figure 6's training in
     # steps (about 20 minutes on 2 CPU cores; an assumed budget)
-    "quick": {"depths": (20, 56), "trained": (), "epochs": 0, "train_limit": None,
+    "quick": {"depths": (20, 56), "trained": (), "epochs": 1, "train_limit": None,
               "test_limit": None, "seeds": 1},
     "full": {"depths": (20, 56, 110), "trained": ("plain20", "plain56", "resnet20", "resnet56"),
              "epochs": 3, "train_limit": 20000, "test_limit": None, "seeds": 1},
