@@ -45,7 +45,7 @@ from keyarch.analysis import count_macs, count_parameters
 from keyarch.experiments.report import Report, pyplot, save_figure, spread
 from keyarch.experiments.training import Runs, slug
 from keyarch.registry import create_model, model_card
-from keyarch.train.recipes import get_recipe
+from keyarch.train.recipes import Recipe, get_recipe
 
 CIFAR_INPUT = (3, 32, 32)
 VGG = "VGG-11"  # the member Canziani et al. single out
@@ -74,14 +74,14 @@ PROFILES = {
     "quick": {"train_limit": 2000, "test_limit": 1000, "epochs": 4, "seeds": 1,
               "members": ("LeNet-5 (modern)", "ResNet-20")},
     # full: 5,000 images x 6 epochs = 30,000 images seen per run, 5,000 test images
-    # (assumed: what fits every member twice into about 75 minutes of a 2-core CPU, where
-    # DenseNet-BC-100 trains at about 30 images a second)
+    # (assumed: what fits every member twice into about 90 minutes of a 2-core CPU: 5,333 s
+    # measured, half of it DenseNet-BC-100's at about 41 images a second)
     "full": {"train_limit": 5000, "test_limit": 5000, "epochs": 6, "seeds": 2,
              "members": tuple(m.label for m in MEMBERS)},
 }  # fmt: skip
 
 
-def recipe_for(epochs: int):
+def recipe_for(epochs: int) -> Recipe:
     """keyarch's ``cifar`` preset with its cosine decay fitted to ``epochs``."""
     return replace(get_recipe("cifar"), epochs=epochs)
 
