@@ -40,8 +40,9 @@ PROFILES = {
     # quick: a 5,000-image subset, a bar any working network passes in a few epochs
     "quick": {"train_limit": 5000, "threshold": 60.0, "max_epochs": 6, "tune_epochs": 1,
               "rates": (0.01,), "seeds": 1},
+    # full: 0.1 joined the grid after both activations chose the first grid's top, 0.03
     "full": {"train_limit": None, "threshold": THRESHOLD, "max_epochs": 40, "tune_epochs": 2,
-             "rates": (0.003, 0.01, 0.03), "seeds": 2},
+             "rates": (0.003, 0.01, 0.03, 0.1), "seeds": 2},
 }  # fmt: skip
 BATCH = 128  # assumed (cuda-convnet's example used 128)
 MOMENTUM = 0.9  # assumed
