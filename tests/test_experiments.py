@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from conftest import cli_status
 from keyarch.experiments import list_experiments, run_experiment
@@ -55,19 +56,35 @@ needs_cifar = pytest.mark.skipif(
 
 
 @needs_cifar
-def test_relu_vs_tanh_quick_profile_both_networks_learn_and_are_timed_to_the_bar(tmp_path):
-    """The quick profile is too small to show Figure 1's direction: on 2,000-5,000 images
-    the first epochs of the two networks are within noise of each other (measured: lr
-    0.03, 5,000 images, training error after 1-4 epochs, ReLU 75 67 59 54 %, tanh 70 59
-    57 53 %); the gap the paper shows opens later, between 40 % and 25 %. This checks that
-    both learn and that the epochs to the bar are read off the curves."""
+def test_relu_vs_tanh_quick_profile_relu_reaches_the_bar_first(tmp_path):
+    """Figure 1's direction on 5,000 images (batch 32, cuda-convnet's initialisation): ReLU
+    reaches 58 % training error before tanh (measured over seeds 0-5: ReLU 2.8-3.6 epochs,
+    tanh 4.2-5.4; a tanh run that never gets there within the 6-epoch cap counts as 6)."""
     report = run_experiment("relu-vs-tanh", out=tmp_path, data_dir=DATA)
     runs = {r["activation"]: r for r in report.rows if r["phase"] == "run"}
-    for activation in ("relu", "tanh"):
-        assert runs[activation]["epochs_to_threshold"], runs  # 60 % reached within 6 epochs
-        assert runs[activation]["final_error_percent"] <= 60
+    assert runs["relu"]["epochs_to_threshold"], runs  # 58 % reached within 6 epochs
+    tanh = runs["tanh"]["epochs_to_threshold"] or 6.0
+    assert runs["relu"]["epochs_to_threshold"] < tanh, runs
     assert (tmp_path / "training_error.png").read_bytes()[:4] == b"\x89PNG"
-    assert report.verdict in ("reproduced", "partly reproduced", "not reproduced")
+
+
+def test_cifar10_images_names_a_bad_centring():
+    from keyarch.experiments.training import cifar10_images
+
+    with pytest.raises(ValueError, match="centring must be 'standardise' or 'mean-image'"):
+        cifar10_images(DATA, 10, centring="zca")
+
+
+def test_relu_vs_tanh_network_starts_from_cuda_convnets_initialisation():
+    """layers-19pct.cfg's initW: Gaussians of 0.0001 (conv1) and 0.01 (the rest); zero biases."""
+    from keyarch.experiments.relu_vs_tanh import FourLayerNet
+
+    torch.manual_seed(0)
+    net = FourLayerNet("tanh")
+    layers = [m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    stds = [layer.weight.std().item() for layer in layers]
+    assert stds == pytest.approx([1e-4, 1e-2, 1e-2, 1e-2], rel=0.1)
+    assert all(layer.bias.abs().max() == 0 for layer in layers)
 
 
 @needs_cifar

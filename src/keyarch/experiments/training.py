@@ -21,15 +21,24 @@ import torch
 from keyarch.train.recipes import Recipe
 
 
-def cifar10_images(data_dir, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor, str]:
-    """CIFAR-10 (JPEG) training images standardised with the training set's channel
-    statistics (as ``keyarch train`` does), their labels and the dataset's title; a fixed
-    random subset of ``limit`` images (the same for every experiment) when given."""
+def cifar10_images(data_dir, limit: int | None = None, centring: str = "standardise",
+                   ) -> tuple[torch.Tensor, torch.Tensor, str]:  # fmt: skip
+    """CIFAR-10 (JPEG) training images, their labels and the dataset's title; a fixed random
+    subset of ``limit`` images (the same for every experiment) when given. ``centring``:
+    "standardise" (the training set's channel statistics, as ``keyarch train`` does) or
+    "mean-image" (pixel values 0-255 less the training set's mean image, as cuda-convnet's
+    CIFAR-10 data provider fed its networks)."""
     from keyarch.data.datasets import load_dataset
 
+    if centring not in ("standardise", "mean-image"):
+        raise ValueError(f"centring must be 'standardise' or 'mean-image', got {centring!r}")
     dataset = load_dataset("cifar10-jpeg", "train", data_dir, download=False)
-    pixels = dataset.images.float() / 255
-    mean, std = pixels.mean((0, 2, 3), keepdim=True), pixels.std((0, 2, 3), keepdim=True)
+    if centring == "mean-image":
+        pixels = dataset.images.float()
+        mean, std = pixels.mean(0, keepdim=True), torch.ones(())
+    else:
+        pixels = dataset.images.float() / 255
+        mean, std = pixels.mean((0, 2, 3), keepdim=True), pixels.std((0, 2, 3), keepdim=True)
     labels = dataset.labels
     if limit is not None and limit < len(labels):
         chosen = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[:limit]
