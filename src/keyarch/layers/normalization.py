@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -13,6 +15,10 @@ class LocalResponseNorm(nn.LocalResponseNorm):
     The paper's ``alpha`` multiplies the plain sum; PyTorch's (and Caffe's) divides it by
     ``n`` first, so the paper's alpha=1e-4 is PyTorch's alpha=n*1e-4. Defaults are the
     paper's constants: k=2, n=5, alpha=1e-4, beta=0.75.
+
+    The window sum over channels is ``n`` shifted slices added (for 4-D inputs), about twice
+    as fast on CPUs, forward and backward, as PyTorch's 3-D average pooling, and equal to it
+    to float rounding (benchmarks/lrn_speed.py measures both).
     """
 
     def __init__(
@@ -23,3 +29,22 @@ class LocalResponseNorm(nn.LocalResponseNorm):
 
     def extra_repr(self) -> str:
         return f"n={self.size}, k={self.k}, alpha={self.paper_alpha} (paper's), beta={self.beta}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return response_norm(x, self.size, self.k, self.alpha, self.beta)
+
+
+@torch.fx.wrap  # one node in fx graphs: the rank test below is not traced
+def response_norm(x: torch.Tensor, n: int, k: float, alpha: float, beta: float) -> torch.Tensor:
+    """PyTorch's local_response_norm (``alpha`` PyTorch's, divided by ``n``), with the window
+    sum of a 4-D input written as ``n`` shifted slices added."""
+    if x.dim() != 4:
+        return F.local_response_norm(x, n, alpha, beta, k)
+    channels = x.shape[1]
+    # squares padded with n // 2 zero channels before, (n - 1) // 2 after: channel i's
+    # window is channels i .. i + n - 1 of the padded tensor (PyTorch's window too)
+    squares = F.pad(x * x, (0, 0, 0, 0, n // 2, (n - 1) // 2))
+    window = squares[:, :channels]
+    for offset in range(1, n):
+        window = window + squares[:, offset : offset + channels]
+    return x * (k + alpha / n * window).pow(-beta)
