@@ -10,9 +10,8 @@ possible. No regularization of any kind was employed."
 The paper does not print the network. The one used here is cuda-convnet's CIFAR-10 example
 of that time with four layers of weights, ``layers-19pct.cfg`` ("19% error on CIFAR-10 in 20
 minutes"; assumed to be the figure's; ``layers-80sec.cfg`` adds a hidden fc64, five layers):
-three 5x5 convolutions of
-32, 32 and 64 maps, each followed by its nonlinearity and a 3x3 pooling of stride 2 (max,
-then average, average), and a fully connected layer of 10: four layers with weights. Its
+three 5x5 convolutions of 32, 32 and 64 maps, each followed by its nonlinearity and a 3x3
+pooling of stride 2 (max, then average, average), and a fully connected layer of 10. Its
 initialisation and inputs are cuda-convnet's too: weights from Gaussians of standard
 deviation 0.0001 (conv1) and 0.01 (the rest: the file's ``initW``), zero biases, and pixel
 values 0-255 less the training set's mean image (the CIFAR-10 data provider). No
@@ -25,10 +24,10 @@ it is fixed to each one's best of that grid on the quick setting.
 
 The initialisation matters: with PyTorch's default one (scaled uniform) and standardised
 inputs, the same full profile measured ReLU 5.2 epochs, tanh 9.3, only 1.8x (commit
-450aff7, docs/experiments/relu-vs-tanh-full-pytorch-init); on 5,000 images the two were
-within noise for four epochs.
-From cuda-convnet's small Gaussians, on 5,000 images, tanh starts as fast and then falls
-behind (its curve flattens near 60 %, ReLU's does not).
+450aff7, docs/experiments/relu-vs-tanh-full-pytorch-init), and on 5,000 images the two were
+within noise for four epochs. From cuda-convnet's small Gaussians tanh is ahead for half an
+epoch and then flattens: the full profile measures ReLU 6.2 epochs to 25 % and tanh still at
+28 % after 50 (docs/experiments.md).
 
 Training error is the running error over each fifth of an epoch (as
 cuda-convnet reported it per data batch of 10,000 images), so the epochs to the threshold
