@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import keyarch
+from keyarch.analysis.against import randomise_batch_norm
 
 
 def pin_worker_to_one_core() -> bool:
@@ -53,15 +54,6 @@ def meta_models() -> dict[str, torch.nn.Module]:
     with torch.device("meta"):
         names = keyarch.list_models(task="image-classification")
         return {name: keyarch.create_model(name) for name in names}
-
-
-def randomise_batch_norm(model: torch.nn.Module) -> None:
-    """Non-trivial running statistics, so that a mismatched batch norm would show."""
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.5, 0.5)
-                module.running_var.uniform_(0.5, 1.5)
 
 
 def converted_model(

@@ -216,6 +216,17 @@ def test_the_cli_says_what_is_missing_in_one_line(tmp_path, capsys):
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (argv, err)
 
 
+def test_paired_models_randomise_the_references_batch_norm_statistics():
+    """A fresh network's statistics (0 and 1) can shrink a reference's features to nothing
+    (timm's Inception-v4: about 1e-9), leaving an equality check of the classifier's bias."""
+    from keyarch.analysis.against import paired_models
+
+    ours, reference = paired_models("resnet18", "torchvision")
+    variance = reference.layer4[1].bn2.running_var
+    assert variance.min() >= 0.5 and variance.max() <= 1.5 and variance.std() > 0.1
+    torch.testing.assert_close(ours.state_dict()["conv5_x.1.bn2.running_var"], variance)
+
+
 def test_against_a_reference_uses_the_same_weights_and_reports_ratios(capsys, tmp_path):
     code, out, err = status(
         capsys,

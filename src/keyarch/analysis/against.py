@@ -78,13 +78,28 @@ def reference_model(name: str, source: str) -> nn.Module:
     return timm.create_model(_TIMM.get(name, name), pretrained=False)
 
 
+def randomise_batch_norm(model: nn.Module) -> None:
+    """Running statistics drawn at random (means in [-0.5, 0.5], variances in [0.5, 1.5]).
+    With a fresh network's (0 and 1) some references' features shrink to nothing (timm's
+    Inception-v4: about 1e-9), their logits are the classifier's bias alone, and comparing
+    them would check nothing; with these a mismatched batch norm shows."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
+                if module.running_mean is not None:
+                    module.running_mean.uniform_(-0.5, 0.5)
+                    module.running_var.uniform_(0.5, 1.5)
+
+
 def paired_models(name: str, source: str) -> tuple[nn.Module, nn.Module]:
-    """keyarch's model and the reference, with the reference's weights in both."""
+    """keyarch's model and the reference, with the reference's weights in both (its batch
+    norms' running statistics randomised first)."""
     from keyarch.compat import convert_state_dict
     from keyarch.registry import create_model
 
     torch.manual_seed(0)
     reference = reference_model(name, source)
+    randomise_batch_norm(reference)
     ours = create_model(name)
     ours.load_state_dict(convert_state_dict(name, reference.state_dict(), source), strict=True)
     return ours, reference
