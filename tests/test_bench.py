@@ -327,3 +327,21 @@ def test_a_report_of_small_models_only_is_drawn_too(tmp_path, capsys):
     code, _, err = status(capsys, ["bench", "--report", str(tmp_path / "b")])
     assert code == 0, err
     assert (tmp_path / "b" / "figures" / "fig10_accuracy_density.png").is_file()
+
+
+def test_bench_threads_default_to_the_cores_this_process_may_run_on(monkeypatch):
+    """Not os.cpu_count(): a process pinned to one core of many gets one thread."""
+    import argparse
+    import os
+
+    from keyarch.cli.bench import _set_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    args = argparse.Namespace(threads=None, device="cpu")
+    before = torch.get_num_threads()
+    try:
+        _set_threads(args)
+        assert args.threads == 1 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

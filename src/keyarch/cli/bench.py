@@ -4,7 +4,6 @@ the results, and time keyarch against torchvision or timm with the same weights.
 from __future__ import annotations
 
 import argparse
-import os
 from functools import partial
 
 from keyarch.cli.common import choices_help, positive_float, positive_int
@@ -50,7 +49,9 @@ def add(commands) -> None:
         help="time keyarch.fuse(model): batch norms folded, channels-last",
     )
     parser.add_argument(
-        "--threads", type=positive_int, help="compute threads (default: the number of cores)"
+        "--threads",
+        type=positive_int,
+        help="compute threads (default: the cores this process may run on)",
     )
     parser.add_argument("--no-train", action="store_true", help="skip the training step")
     parser.add_argument(
@@ -137,8 +138,9 @@ def _set_threads(args) -> None:
     import torch
 
     from keyarch.errors import BadInput
+    from keyarch.train.data import usable_cores
 
-    args.threads = args.threads or os.cpu_count() or 1
+    args.threads = args.threads or usable_cores()
     torch.set_num_threads(args.threads)
     if args.device not in DEVICES and not args.device.startswith("cuda:"):
         raise BadInput(f"--device {args.device}: expected one of {', '.join(DEVICES)}")

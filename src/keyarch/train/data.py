@@ -247,15 +247,18 @@ def fit_pca(dataset: ImageDataset, indices: list[int] | None) -> tuple[torch.Ten
     return fit_pca_lighting(torch.cat(columns, 1).view(1, 3, -1, 1))  # pixels as one image
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity), not the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def default_workers(in_memory: bool, processes: int = 1) -> int:
     """Loader processes: none for data in memory; for files, half of this process's cores."""
     if in_memory:
         return 0
-    cores = max(
-        1,
-        (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-        // processes,
-    )
+    cores = max(1, usable_cores() // processes)
     return max(1, cores // 2)
 
 

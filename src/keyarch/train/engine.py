@@ -35,7 +35,7 @@ from keyarch.train.captioning import (
     captioner_metadata,
     prepare_caption_data,
 )
-from keyarch.train.data import RunData, prepare_data
+from keyarch.train.data import RunData, prepare_data, usable_cores
 from keyarch.train.optimizers import RMSpropTF, renormalise_filters_
 from keyarch.train.recipes import Recipe, default_recipe
 from keyarch.train.tasks import ClassificationTask, Task
@@ -122,12 +122,6 @@ class EpochStats:
     @property
     def images_per_second(self) -> float:
         return self.images / max(self.seconds, 1e-9)
-
-
-def _cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
@@ -401,7 +395,7 @@ def _threads(config: TrainConfig, context: distributed.Context, workers: int) ->
     """Compute threads: this process's share of the cores, less its loader processes."""
     if config.threads:
         return config.threads
-    return max(1, _cores() // context.world_size - workers)
+    return max(1, usable_cores() // context.world_size - workers)
 
 
 def _create(name: str, recipe: Recipe, **arguments) -> torch.nn.Module:
