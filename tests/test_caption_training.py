@@ -190,3 +190,106 @@ def test_the_show_and_tell_recipe_is_im2txts():
     assert recipe.clip_grad == 5.0 and recipe.gamma == 0.5 and recipe.milestones[:2] == (8, 16)
     assert CaptionSettings().dropout == pytest.approx(1 - 0.7)  # im2txt's keep probability
     assert (CaptionSettings().embed_size, CaptionSettings().hidden_size) == (512, 512)
+
+
+def test_a_run_reports_what_its_captions_say_beside_the_blind_and_reversed_baselines(tmp_path):
+    summary = train(small_config(tmp_path, "run"))
+    for split in ("test", "novel"):
+        for key in ("relation_accuracy", "exact_match", "object_accuracy", "colour_accuracy",
+                    "size_accuracy", "count_accuracy", "well_formed", "bleu4"):  # fmt: skip
+            assert 0 <= summary[f"{split}_{key}"] <= 1, (split, key)
+            assert 0 <= summary[f"blind_{split}_{key}"] <= 1, (split, key)
+        # the references with the relation turned round: every relation wrong, BLEU high
+        assert summary[f"reversed_{split}_relation_accuracy"] == 0
+        assert summary[f"reversed_{split}_object_accuracy"] == 1
+        assert summary[f"reversed_{split}_bleu4"] > 0.7
+        assert summary[f"oracle_{split}_exact_match"] == 1
+        assert summary[f"blind_{split}_exact_match"] == 0
+    assert isinstance(summary["blind_caption"], str) and summary["blind_caption"].startswith("a ")
+    header = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"val_exact_match", "val_relation_accuracy"} <= set(header)
+    _, _, metadata = load_captioner(tmp_path / "run" / "model.safetensors")
+    assert metadata["blind_caption"] == summary["blind_caption"]
+
+
+def test_caption_eval_prints_the_structural_scores_and_the_baselines(tmp_path, capsys):
+    summary = train(small_config(tmp_path, "run"))
+    weights = str(tmp_path / "run" / "model.safetensors")
+    out = tmp_path / "eval.json"
+    code, stdout, err = cli_status(
+        capsys, ["caption", "eval", "--weights", weights, "--split", "test", "--limit", "24",
+                 "--beam-size", "2", "--out", str(out)],
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out.read_text())
+    assert result["scores"]["exact_match"] == pytest.approx(summary["test_exact_match"])
+    assert result["baselines"]["reversed_test_relation_accuracy"] == 0
+    assert result["baselines"]["blind_test_bleu4"] == pytest.approx(summary["blind_test_bleu4"])
+    assert "exact match" in stdout and "blind" in stdout and "reversed" in stdout
+
+
+def two_phase_config(out: Path, name: str, caption=None, **changes) -> TrainConfig:
+    recipe = override(get_recipe("show-and-tell-synthetic"), epochs=3, batch_size=32,
+                      freeze_encoder_epochs=1)  # fmt: skip
+    settings = caption or CaptionSettings(**{**SMALL.__dict__, "encoder_lr_scale": 0.5})
+    return small_config(out, name, recipe=recipe, caption=settings, **changes)
+
+
+def test_two_phase_fine_tuning_freezes_the_encoder_first_and_resumes_in_its_phase(
+    tmp_path, monkeypatch
+):
+    from keyarch.train import engine
+
+    seen = []
+    step = engine.train_one_epoch
+
+    def record(run, epoch):
+        encoder = run.model.encoder
+        before = {k: v.clone() for k, v in encoder.state_dict().items()}
+        stats = step(run, epoch)  # the encoder's mode, as the epoch trained it
+        after = encoder.state_dict()
+        # batch-norm statistics and weights alike: frozen means untouched
+        changed = any(not torch.equal(before[k], after[k]) for k in before)
+        seen.append((epoch, run.model.encoder_frozen, encoder.training,
+                     any(p.requires_grad for p in encoder.parameters()), changed))  # fmt: skip
+        return stats
+
+    monkeypatch.setattr(engine, "train_one_epoch", record)
+    train(two_phase_config(tmp_path, "whole"))
+    assert seen == [(0, True, False, False, False), (1, False, True, True, True),
+                    (2, False, True, True, True)]  # fmt: skip
+
+    # stopped after the frozen epoch and resumed: the same weights as the whole run
+    seen.clear()
+    from keyarch.train.captioning import CaptioningTask
+
+    evaluate, calls = CaptioningTask.evaluate, []
+
+    class Crash(Exception):
+        pass
+
+    def crash_second(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise Crash
+        return evaluate(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CaptioningTask, "evaluate", crash_second)
+        with pytest.raises(Crash):
+            train(two_phase_config(tmp_path, "resumed"))
+    train(two_phase_config(tmp_path, "resumed", resume=True))
+    whole = load_file(str(tmp_path / "whole" / "model.safetensors"))
+    again = load_file(str(tmp_path / "resumed" / "model.safetensors"))
+    assert all(torch.equal(whole[k], again[k]) for k in whole)
+
+
+def test_two_phase_settings_that_cannot_hold_are_named(tmp_path):
+    with pytest.raises(ValueError, match="freeze_encoder_epochs must be a whole number from 0"):
+        override(get_recipe("show-and-tell-synthetic"), freeze_encoder_epochs=12)
+    frozen = CaptionSettings(**{**SMALL.__dict__, "freeze_encoder": True})
+    with pytest.raises(ValueError, match="frozen throughout or frozen for the first epochs"):
+        train(two_phase_config(tmp_path, "both", caption=frozen))
+    recipe = override(get_recipe("cifar"), epochs=2, freeze_encoder_epochs=1)
+    with pytest.raises(ValueError, match="freeze_encoder_epochs is a captioning recipe field"):
+        train(TrainConfig(model="resnet20", recipe=recipe, out=tmp_path, progress=False))

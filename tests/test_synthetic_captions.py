@@ -66,3 +66,43 @@ def test_bad_splits_and_sizes_are_named():
         SyntheticCaptions("training")
     with pytest.raises(ValueError, match="size must be at least 32"):
         SyntheticCaptions("val", size=16)
+
+
+def test_every_reference_states_the_relation_of_a_two_thing_scene():
+    from keyarch.data.synthetic_captions import RELATIONS
+
+    for scene in SyntheticCaptions("train", size=32, count=300).scenes:
+        for ref in captions(scene):
+            if len(scene.things) == 2:
+                assert " and " not in ref and any(r.split()[0] in ref.split() for r in RELATIONS)
+
+
+def test_no_test_scene_occurs_in_training():
+    from keyarch.data.synthetic_captions import canonical, scene_split
+
+    train = SyntheticCaptions("train", size=32)
+    seen = {canonical(s) for s in train.scenes}
+    assert all(scene_split(s) == "train" for s in train.scenes)
+    for split in ("val", "test", "novel"):
+        data = SyntheticCaptions(split, size=32)
+        assert not seen & {canonical(s) for s in data.scenes}, split
+    # "B right of A" is the scene "A left of B": the two names fall in one split
+    a, b = Thing("red", "circle", "small"), Thing("blue", "square", "large")
+    assert canonical(Scene((b, a), "right of")) == Scene((a, b), "left of")
+    assert scene_split(Scene((b, a), "right of"), 5) == scene_split(Scene((a, b), "left of"), 5)
+    # yet the test split is made of things the training split shows, in other scenes
+    things = {t for s in train.scenes for t in s.things}
+    assert {t for s in SyntheticCaptions("test", size=32).scenes for t in s.things} <= things
+
+
+@pytest.mark.parametrize(("size", "train_count"), [(32, None), (64, None), (224, 2000)])
+def test_no_test_or_novel_image_equals_a_training_image(size, train_count):
+    import hashlib
+
+    def digests(data):
+        return {hashlib.sha1(image.numpy().tobytes()).hexdigest() for image in data.images}
+
+    train = digests(SyntheticCaptions("train", size=size, count=train_count))
+    for split in ("val", "test", "novel"):
+        count = None if train_count is None else 500
+        assert not train & digests(SyntheticCaptions(split, size=size, count=count)), split

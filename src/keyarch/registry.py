@@ -54,6 +54,10 @@ class Paper:
 IMAGENET_VAL = "ILSVRC-2012 val"
 IMAGE_CLASSIFICATION = "image-classification"
 TASKS = (IMAGE_CLASSIFICATION, "sequence-classification")
+# Systems of several registered networks with a card of their own (``keyarch info``), built
+# by their own command rather than create_model: the module that holds each one's CARD.
+IMAGE_CAPTIONING = "image-captioning"
+_SYSTEM_CARDS = {"show_and_tell": "keyarch.models.captioning"}
 SINGLE_CROP = "1 crop"
 
 
@@ -230,7 +234,12 @@ def _resolve(name: object) -> object:
 
 
 def model_card(name: str) -> ModelCard:
-    """The card of a registered model: its paper, main ideas, deviations and published metrics."""
+    """The card of a registered model: its paper, main ideas, deviations and published metrics
+    (also of the captioner, ``show_and_tell``, which ``keyarch caption train`` builds)."""
+    if name in _SYSTEM_CARDS:
+        import importlib
+
+        return importlib.import_module(_SYSTEM_CARDS[name]).CARD
     _ensure_models_imported()
     name = _resolve(name)
     if name not in _CARDS:

@@ -53,7 +53,8 @@ def _add_train(sub) -> None:
     for flag, what in (("embed-size", "word and image embedding (default 512)"),
                        ("hidden-size", "LSTM memory (default 512)"),
                        ("layers", "stacked LSTM layers (default 1)"),
-                       ("min-count", "words seen fewer times become <unk> (default 4)"),
+                       ("min-count", "words seen fewer times become <unk> (default: "
+                                     "im2txt's 4)"),
                        ("max-length", "words a generated caption may have (default 20)"),
                        ("beam-size", "the final evaluation's beam (default 3)"),
                        ("image-size", "image side in pixels (default 64)")):  # fmt: skip
@@ -158,11 +159,20 @@ def run_eval(args: argparse.Namespace) -> int:
         length_penalty=args.length_penalty,
         grid=args.grid,
     )
+    from keyarch.data.scene_scores import SCORES as SCENE_SCORES
+    from keyarch.train.captioning import final_split_line
+
     scores = result["scores"]
     print(
         f"{result['dataset']} {args.split} ({result['images']} images, beam {args.beam_size}): "
         + ", ".join(f"BLEU-{n} {scores[f'bleu{n}']:.4f}" for n in range(1, 5))
     )
+    if "exact_match" in scores:
+        print("  what the captions say: " + ", ".join(
+            f"{k.replace('_', ' ')} {scores[k]:.3f}" for k in SCENE_SCORES))  # fmt: skip
+    flat = {f"{args.split}_{k}": v for k, v in scores.items()} | result["baselines"]
+    print("  beside its baselines: " + final_split_line(flat, args.split, args.beam_size))
+    print(f"  blind caption: {result['blind_caption']!r}")
     if args.out:
         atomic_write(Path(args.out), json.dumps(result, indent=2).encode())
         print(f"written: {args.out}", file=sys.stderr)

@@ -29,7 +29,7 @@ def _format_metric(metric) -> str:
 
 
 def _format_card(name: str) -> str:
-    from keyarch.registry import builder_options, model_card
+    from keyarch.registry import model_card
     from keyarch.train.recipes import PAPER_RECIPES, RECIPES
 
     card = model_card(name)
@@ -56,7 +56,7 @@ def _format_card(name: str) -> str:
             [line for metric in card.metrics for line in wrap(_format_metric(metric), "    - ")]
             or ["    - none recorded"]
         ),
-        "  Options:     " + ", ".join(f"{k}={v!r}" for k, v in builder_options(name).items()),
+        "  Options:     " + ", ".join(f"{k}={v!r}" for k, v in _options(name, card).items()),
     ]
     if card.family in PAPER_RECIPES:
         recipe = RECIPES[PAPER_RECIPES[card.family]]
@@ -69,6 +69,18 @@ def _format_card(name: str) -> str:
     return "\n".join(lines)
 
 
+def _options(name: str, card) -> dict:
+    from keyarch.registry import IMAGE_CAPTIONING, builder_options
+
+    if card.task == IMAGE_CAPTIONING:
+        from dataclasses import asdict
+
+        from keyarch.models.captioning import CaptionerConfig
+
+        return asdict(CaptionerConfig())
+    return builder_options(name)
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -78,6 +90,10 @@ def run(args: argparse.Namespace) -> int:
 
     card = model_card(args.name)
     print(_format_card(args.name))
+    if card.task == "image-captioning":
+        print("\n  Trained with `keyarch caption train --encoder NAME` (recipes show-and-tell, "
+              "show-and-tell-synthetic); docs/captioning.md")  # fmt: skip
+        return 0
     if not args.no_summary:
         size = args.input_size or card.input_size
         model = meta_model(args.name)

@@ -39,6 +39,7 @@ RECIPE_FLAGS = (
     ("augment", str, AUGMENTATIONS),
     ("tta", str, TTA_MODES),
     ("normalisation", str, NORMALISATIONS),
+    ("freeze_encoder_epochs", non_negative_int, None),
 )
 
 

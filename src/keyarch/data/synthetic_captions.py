@@ -3,11 +3,23 @@
 Each image shows one or two shapes on a plain background; its captions say what they are
 and where ("a small red circle left of a large blue square"), several phrasings per image
 (the shapes named in either order, with "to the left of"/"left of", sizes given or not),
-as a captioning corpus has several references per image. Because the captions are built
-from parts, a model can be asked to describe combinations it never saw: colour-shape
-pairs listed in ``HELD_OUT`` never appear in the training and validation images, and the
-``novel`` split consists of images that contain at least one of them. BLEU on ``test``
-measures describing new images of seen combinations; on ``novel``, generalisation.
+as a captioning corpus has several references per image. Every reference states the
+relation: a caption that hedges ("A and B") matches none of them in full.
+
+Because the captions are built from parts, a model can be asked to describe what it never
+saw, in two ways:
+
+* ``test`` (and ``val``) show *scenes* that never occur in training: every scene (its
+  things, their sizes and the relation, "A left of B" being the same scene as "B right of
+  A") belongs to exactly one of train, val and test, chosen by a hash of the scene and the
+  seed (``scene_split``). Different scenes never render to the same pixels, so no test
+  image equals a training image at any size. A test scene's things all occur in training,
+  in other scenes: "A left of B" may be trained, "B left of A" then is not.
+* ``novel`` shows at least one colour-shape pair of ``HELD_OUT``, which no training,
+  validation or test image shows.
+
+Since the scenes are known, captions are scored by what they say as well as by BLEU
+(``keyarch.data.scene_scores``).
 
 Everything is a pure function of the seed: the same seed gives the same images, captions
 and splits on every machine.
@@ -16,6 +28,7 @@ and splits on every machine.
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +50,9 @@ SIZES = {"small": 0.22, "large": 0.38}  # side of the shape's box, as a fraction
 # Colour-shape pairs that appear only in the ``novel`` split.
 HELD_OUT = (("red", "triangle"), ("green", "circle"), ("blue", "cross"), ("yellow", "square"))
 SPLITS = ("train", "val", "test", "novel")
+# The share of all scenes (of the allowed colour-shape pairs) that each split draws from:
+# disjoint pools, 100 buckets of a hash of the scene.
+SCENE_POOLS = {"train": range(0, 80), "val": range(80, 86), "test": range(86, 100)}
 BACKGROUND = (30, 30, 30)
 
 
@@ -56,6 +72,29 @@ class Scene:
 
 
 _OPPOSITE = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
+RELATIONS = tuple(_OPPOSITE)
+
+
+def opposite(relation: str) -> str:
+    """The relation of the second thing to the first: "left of" -> "right of"."""
+    return _OPPOSITE[relation]
+
+
+def canonical(scene: Scene) -> Scene:
+    """One name for a scene: "B right of A" and "A left of B" are the same picture, named
+    with "left of" or "above"."""
+    if scene.relation in ("right of", "below"):
+        first, second = scene.things
+        return Scene((second, first), _OPPOSITE[scene.relation])
+    return scene
+
+
+def scene_split(scene: Scene, seed: int = 0) -> str:
+    """The split whose pool holds ``scene`` ("train", "val" or "test"): a hash of the
+    canonical scene and the seed, so that the pools are disjoint and stable."""
+    key = f"{seed}|{canonical(scene)!r}".encode()
+    bucket = zlib.crc32(key) % 100
+    return next(name for name, pool in SCENE_POOLS.items() if bucket in pool)
 
 
 def _phrase(thing: Thing, with_size: bool) -> str:
@@ -76,7 +115,6 @@ def captions(scene: Scene) -> list[str]:
         f"{_phrase(first, True)} {relation} {_phrase(second, True)}",
         f"{_phrase(second, True)} {_OPPOSITE[relation]} {_phrase(first, True)}",
         f"{_phrase(first, False)} {long_form} {_phrase(second, False)}",
-        f"{_phrase(first, True)} and {_phrase(second, True)}",
     ]
 
 
@@ -166,7 +204,12 @@ class SyntheticCaptions(torch.utils.data.Dataset):
         held = set(HELD_OUT)
         allowed = [(c, s) for c in COLOURS for s in SHAPES if (c, s) not in held]
         rng = random.Random(f"{seed}-{split}")
-        self.scenes = [_scene(rng, allowed, split == "novel") for _ in range(count)]
+        self.scenes = []
+        while len(self.scenes) < count:
+            scene = _scene(rng, allowed, split == "novel")
+            # novel scenes hold a held-out pair: no other split can have them
+            if split == "novel" or scene_split(scene, seed) == split:
+                self.scenes.append(scene)
         self.images = torch.from_numpy(
             np.stack([render(scene, size, rng) for scene in self.scenes])
         ).permute(0, 3, 1, 2).contiguous()  # fmt: skip

@@ -1,8 +1,9 @@
 """The words a captioning model knows: built from training captions with a frequency
 threshold, with padding, start, end and unknown tokens, saved beside the weights.
 
-Show and Tell (Vinyals et al. 2015, section 4.3.1) keeps the words that occur at least 5
-times in the training captions (``min_count``); every other word becomes ``<unk>``.
+Words seen fewer than ``MIN_WORD_COUNT`` (4) times in the training captions become
+``<unk>``: the threshold of im2txt, the authors' Show and Tell code (its data builder's
+``min_word_count``). The one place keyarch states it; ``--min-count`` changes it.
 Sentences are encoded ``<start> w1 ... wn <end>`` and padded with ``<pad>`` (index 0,
 which the loss ignores).
 """
@@ -20,6 +21,7 @@ from keyarch.errors import BadInput
 from keyarch.train.bleu import tokenize
 
 PAD, START, END, UNKNOWN = "<pad>", "<start>", "<end>", "<unk>"
+MIN_WORD_COUNT = 4
 SPECIALS = (PAD, START, END, UNKNOWN)
 
 
@@ -38,7 +40,7 @@ class Vocabulary:
     pad, start, end, unknown = 0, 1, 2, 3
 
     @classmethod
-    def build(cls, captions: Iterable[str], min_count: int = 5) -> Vocabulary:
+    def build(cls, captions: Iterable[str], min_count: int = MIN_WORD_COUNT) -> Vocabulary:
         """The words of ``captions`` (tokenised as BLEU tokenises them) that occur at least
         ``min_count`` times, most frequent first (ties alphabetically)."""
         if min_count < 1:

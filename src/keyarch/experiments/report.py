@@ -17,7 +17,9 @@ from pathlib import Path
 
 from keyarch.train.checkpoint import atomic_write
 
-VERDICTS = ("reproduced", "partly reproduced", "not reproduced")
+VERDICTS = ("reproduced", "partly reproduced", "not reproduced", "inconclusive at this budget")
+# two-sided 95 % quantiles of Student's t for 1..10 degrees of freedom (then 1.96)
+_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
 
 
 @dataclass
@@ -71,6 +73,35 @@ class Report:
         atomic_write(folder / "report.json", json.dumps(asdict(self), indent=2).encode())
         atomic_write(folder / "report.md", self.markdown().encode())
         return folder / "report.md"
+
+
+def interval(values: list[float]) -> tuple[float, float, float]:
+    """(mean, low, high): the 95 % t-interval of the mean over seeds (one value: no spread
+    is known, the interval is unbounded)."""
+    mean = statistics.mean(values)
+    if len(values) < 2:
+        return mean, float("-inf"), float("inf")
+    t = _T95[len(values) - 2] if len(values) - 1 <= len(_T95) else 1.96
+    half = t * statistics.stdev(values) / len(values) ** 0.5
+    return mean, mean - half, mean + half
+
+
+def direction(values: list[float]) -> int:
+    """+1 when the 95 % interval of the mean lies above 0, -1 below, 0 within noise."""
+    _, low, high = interval(values)
+    return 1 if low > 0 else -1 if high < 0 else 0
+
+
+def verdict_from(directions: list[int]) -> str:
+    """The verdict from each part of a claim (+1 resolved in the claimed direction, -1
+    resolved against it, 0 within noise): any part against, "not reproduced"; every part
+    for, "reproduced"; some for and the rest within noise, "partly reproduced"; all within
+    noise, "inconclusive at this budget"."""
+    if any(d < 0 for d in directions):
+        return "not reproduced"
+    if directions and all(d > 0 for d in directions):
+        return "reproduced"
+    return "partly reproduced" if any(d > 0 for d in directions) else "inconclusive at this budget"
 
 
 def spread(values: list[float]) -> str:

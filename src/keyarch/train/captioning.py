@@ -12,7 +12,12 @@ summary.json); what differs is here:
 * ``CaptioningTask``: teacher-forced cross-entropy over the words (padding ignored),
   next-word accuracy while training; after each epoch the validation split is decoded
   greedily and scored with corpus BLEU-1..4; at the end the test splits (for the synthetic
-  set ``test`` and ``novel``, the held-out colour-shape pairs) are decoded with beam search.
+  set ``test``, scenes never seen in training, and ``novel``, the held-out colour-shape
+  pairs) are decoded with beam search. Where the scenes are known (the synthetic set) the
+  captions are also scored by what they say (``keyarch.data.scene_scores``: object,
+  colour, size and relation accuracy, exact match), and every final split is reported
+  beside its floor and ceiling (``keyarch.train.caption_baselines``: a blind captioner,
+  the references with the relation reversed, a leave-one-out oracle).
 * ``build_captioner`` / ``load_captioner``: the model and its vocabulary, saved together in
   ``model.safetensors`` (the vocabulary and sizes in its metadata).
 """
@@ -28,10 +33,11 @@ import torch
 import torch.nn.functional as F
 
 from keyarch.data.images import IMAGENET_MEAN, IMAGENET_STD
-from keyarch.data.vocabulary import Vocabulary
+from keyarch.data.vocabulary import MIN_WORD_COUNT, Vocabulary
 from keyarch.errors import BadInput
 from keyarch.models.captioning import CaptionerConfig, ShowAndTell
 from keyarch.train.bleu import corpus_bleu, tokenize
+from keyarch.train.caption_baselines import baseline_scores, blind_caption
 from keyarch.train.distributed import Context, epoch_batches, sum_across
 
 CAPTION_DATASETS = ("synthetic", "flickr8k", "coco")
@@ -48,7 +54,7 @@ class CaptionSettings:
     freeze_encoder: bool = False  # True: the CNN is a fixed feature extractor
     encoder_lr_scale: float = 0.1  # the encoder's learning rate / the decoder's (assumed)
     pretrained_encoder: bool = False  # start the CNN from ImageNet weights (keyarch's)
-    min_count: int = 4  # words seen fewer times in the training captions are <unk> (im2txt)
+    min_count: int = MIN_WORD_COUNT  # rarer words in the training captions become <unk>
     max_length: int = 20  # words a generated caption may have
     beam_size: int = 3  # the final evaluation's beam (the journal version's best model)
     length_penalty: float = 0.0
@@ -76,6 +82,7 @@ class CaptionSplit:
     images: torch.Tensor
     references: list[list[str]]  # raw captions, several per image
     encoded: list[list[list[int]]]  # per image, per reference: <start> .. <end>
+    scenes: list | None = None  # what each image shows, where known (the synthetic set)
 
     def __len__(self) -> int:
         return len(self.references)
@@ -92,6 +99,7 @@ class CaptionData:
     train: CaptionSplit
     test: CaptionSplit  # evaluated after every epoch (the validation split)
     finals: list[CaptionSplit]  # evaluated once at the end, with beam search
+    blind: str  # the blind baseline's one caption (chosen on training images)
     batch_size: int
     seed: int
     context: Context
@@ -146,10 +154,10 @@ class CaptionData:
                 "std": list(IMAGENET_STD)}  # fmt: skip
 
 
-def _encode(name: str, images: torch.Tensor, references, vocabulary: Vocabulary) -> CaptionSplit:
-    return CaptionSplit(
-        name, images, references, [[vocabulary.encode(c) for c in refs] for refs in references]
-    )
+def _encode(name: str, images: torch.Tensor, references, scenes,
+            vocabulary: Vocabulary) -> CaptionSplit:  # fmt: skip
+    encoded = [[vocabulary.encode(c) for c in refs] for refs in references]
+    return CaptionSplit(name, images, references, encoded, scenes)
 
 
 def _corpus_images(corpus, size: int) -> torch.Tensor:
@@ -174,9 +182,9 @@ def split_names(dataset: str) -> tuple[str, ...]:
 
 def load_split(
     dataset: str, split: str, size: int, data_dir: str | None = None, limit: int | None = None
-) -> tuple[torch.Tensor, list[list[str]]]:
-    """(uint8 images N x 3 x size x size, the references of each) of one split; ``limit``:
-    its first N images."""
+) -> tuple[torch.Tensor, list[list[str]], list | None]:
+    """(uint8 images N x 3 x size x size, the references of each, the scenes they show or
+    None where unknown) of one split; ``limit``: its first N images."""
     if split not in split_names(dataset):
         raise BadInput(
             f"{dataset} has no {split!r} split; it has {', '.join(split_names(dataset))}"
@@ -185,7 +193,7 @@ def load_split(
         from keyarch.data.synthetic_captions import SyntheticCaptions
 
         data = SyntheticCaptions(split, size=size, count=limit, seed=0)
-        return data.images, data.captions
+        return data.images, data.captions, data.scenes
     if not data_dir:
         raise BadInput(f"--dataset {dataset} needs --data-dir (the folder holding its files)")
     from keyarch.data.caption_corpora import load_coco_captions, load_flickr8k
@@ -193,13 +201,14 @@ def load_split(
     corpus = (load_flickr8k if dataset == "flickr8k" else load_coco_captions)(data_dir, split)
     if limit and limit < len(corpus):
         corpus.files, corpus.captions = corpus.files[:limit], corpus.captions[:limit]
-    return _corpus_images(corpus, size), corpus.captions
+    return _corpus_images(corpus, size), corpus.captions, None
 
 
 def _provenance(dataset: str, data_dir: str | None) -> str:
     if dataset == "synthetic":
-        return ("keyarch.data.synthetic_captions (generated, seed 0; colour-shape pairs held "
-                "out of train and val, the novel split shows them)")  # fmt: skip
+        return ("keyarch.data.synthetic_captions (generated, seed 0; test scenes never occur "
+                "in training; colour-shape pairs held out of train, val and test, the novel "
+                "split shows them)")  # fmt: skip
     return f"{dataset} from {data_dir}"
 
 
@@ -220,8 +229,8 @@ def prepare_caption_data(config, recipe, context: Context, device) -> CaptionDat
         (c for refs in splits["train"][1] for c in refs), min_count=settings.min_count
     )
     encoded = {
-        name: _encode(name, images.to(device), refs, vocabulary)
-        for name, (images, refs) in splits.items()
+        name: _encode(name, images.to(device), refs, scenes, vocabulary)
+        for name, (images, refs, scenes) in splits.items()
     }
     finals = [encoded[n] for n in ("test", "novel") if n in encoded] or [encoded["val"]]
     return CaptionData(
@@ -233,6 +242,7 @@ def prepare_caption_data(config, recipe, context: Context, device) -> CaptionDat
         train=encoded["train"],
         test=encoded["val"],
         finals=finals,
+        blind=blind_caption(splits["train"][1], seed=config.seed),
         batch_size=recipe.batch_size,
         seed=config.seed,
         context=context,
@@ -268,6 +278,7 @@ def captioner_metadata(model: ShowAndTell, vocabulary: Vocabulary, data: Caption
         "model": "show_and_tell",
         "captioner": asdict(model.config),
         "vocabulary": vocabulary.words,
+        "blind_caption": data.blind,  # the baseline caption_eval reports beside the model
     }
 
 
@@ -306,6 +317,28 @@ def bleu_scores(generated: list[list[str]], references: list[list[str]]) -> dict
     return {f"bleu{n + 1}": s for n, s in enumerate(scores)}
 
 
+def caption_scores(generated: list[list[str]], references: list[list[str]],
+                   scenes: list | None) -> dict[str, float]:  # fmt: skip
+    """BLEU-1..4, and where the scenes are known the structural scores
+    (``keyarch.data.scene_scores.SCORES``)."""
+    scores = bleu_scores(generated, references)
+    if scenes is not None:
+        from keyarch.data.scene_scores import scene_scores
+
+        scores.update(scene_scores(scenes, generated))
+    return scores
+
+
+def baseline_keys(split: str, references, scenes, blind: str) -> dict[str, float]:
+    """The baselines of one split as flat keys: ``blind_test_bleu4``,
+    ``reversed_test_relation_accuracy``, ``oracle_novel_exact_match``, ..."""
+    return {
+        f"{who}_{split}_{key}": value
+        for who, scores in baseline_scores(references, scenes, blind).items()
+        for key, value in scores.items()
+    }
+
+
 def caption_split(model, data: CaptionData, split: CaptionSplit, beam_size: int,
                   length_penalty: float = 0.0) -> tuple[list[str], dict[str, float]]:  # fmt: skip
     """Captions of every image of ``split`` (this process's share) and their BLEU."""
@@ -316,7 +349,9 @@ def caption_split(model, data: CaptionData, split: CaptionSplit, beam_size: int,
         ):
             captions[index] = data.vocabulary.decode(words)
     order = sorted(captions)
-    scores = bleu_scores([captions[i] for i in order], [split.references[i] for i in order])
+    scenes = None if split.scenes is None else [split.scenes[i] for i in order]
+    scores = caption_scores([captions[i] for i in order],
+                            [split.references[i] for i in order], scenes)  # fmt: skip
     return [" ".join(captions[i]) for i in order], scores
 
 
@@ -382,12 +417,14 @@ class CaptioningTask:
         if context.world_size > 1:
             return {}
         model = unwrap(network).eval()
-        result = {}
+        result: dict[str, object] = {"blind_caption": self.data.blind}
         for split in self.data.finals:
             _, scores = caption_split(model, self.data, split, self.settings.beam_size,
                                       self.settings.length_penalty)  # fmt: skip
             result.update({f"{split.name}_{k}": v for k, v in scores.items()})
             result[f"{split.name}_images"] = len(split)
+            result.update(baseline_keys(split.name, split.references, split.scenes,
+                                        self.data.blind))  # fmt: skip
         return result
 
     def epoch_line(self, row: dict[str, float], epochs: int) -> str:
@@ -395,17 +432,38 @@ class CaptioningTask:
             f"epoch {row['epoch']}/{epochs}: train loss {row['train_loss']:.4f} word accuracy "
             f"{row['train_word_accuracy']:.4f}, val loss {row['val_loss']:.4f} BLEU-1..4 "
             + " ".join(f"{row[f'val_bleu{n}']:.3f}" for n in range(1, 5))
+            + (
+                f", relation {row['val_relation_accuracy']:.3f}, exact match "
+                f"{row['val_exact_match']:.3f}"
+                if "val_exact_match" in row
+                else ""
+            )
             + f" (greedy), {row['images_per_second']:.0f} img/s"
         )
 
     def final_line(self, summary: dict[str, object]) -> str:
-        return "; ".join(
-            f"{split.name} BLEU-1..4 "
-            + " ".join(f"{summary[f'{split.name}_bleu{n}']:.3f}" for n in range(1, 5))
-            + f" (beam {self.settings.beam_size})"
+        return "\n".join(
+            final_split_line(summary, split.name, self.settings.beam_size)
             for split in self.data.finals
             if f"{split.name}_bleu4" in summary
         )
+
+
+def final_split_line(scores: dict, split: str, beam_size: int) -> str:
+    """One split's scores beside its baselines: what the run and ``caption eval`` print."""
+
+    def part(who: str) -> str:
+        prefix = f"{who}_{split}_" if who else f"{split}_"
+        if f"{prefix}bleu4" not in scores:
+            return ""
+        text = f"BLEU-4 {scores[f'{prefix}bleu4']:.3f}"
+        if f"{prefix}exact_match" in scores:
+            text += (f", relation {scores[f'{prefix}relation_accuracy']:.3f}, exact match "
+                     f"{scores[f'{prefix}exact_match']:.3f}")  # fmt: skip
+        return f"{who or 'model'} {text}"
+
+    parts = [part(who) for who in ("", "blind", "reversed", "oracle")]
+    return f"{split} (beam {beam_size}): " + "; ".join(p for p in parts if p)
 
 
 class _Nth:
@@ -464,14 +522,27 @@ def evaluate_weights(
     length_penalty: float = 0.0,
     grid: str | Path | None = None,
 ) -> dict:
-    """BLEU-1..4 of a trained captioner on one split, with every caption; ``grid``: a PNG
-    of the first images with their generated and first reference captions."""
+    """BLEU-1..4 of a trained captioner on one split (and the structural scores where the
+    scenes are known), beside the blind, reversed-relation and oracle baselines (flat keys
+    ``blind_{split}_bleu4``, ...), with every caption; ``grid``: a PNG of the first images
+    with their generated and first reference captions."""
     import time
 
     model, vocabulary, metadata = load_captioner(weights)
     dataset = dataset or metadata.get("caption_dataset", "synthetic")
     size = int(metadata["image_size"])
-    images, references = load_split(dataset, split, size, data_dir, limit)
+    images, references, scenes = load_split(dataset, split, size, data_dir, limit)
+    blind = metadata.get("blind_caption")
+    if blind is None:  # weights saved before keyarch kept the blind caption beside them
+        blind = blind_caption(
+            load_split(
+                dataset,
+                "train",
+                32 if dataset == "synthetic" else size,
+                data_dir,
+                None if dataset == "synthetic" else 2000,
+            )[1]
+        )
     started = time.perf_counter()
     captions = []
     for begin in range(0, len(images), 256):
@@ -479,7 +550,8 @@ def evaluate_weights(
         captions += [
             vocabulary.decode(w) for w in generate(model, batch, beam_size, length_penalty)
         ]
-    scores = bleu_scores(captions, references)
+    scores = caption_scores(captions, references, scenes)
+    baselines = baseline_keys(split, references, scenes, blind)
     if grid:
         from keyarch.analysis.caption_grid import draw_caption_grid
 
@@ -497,6 +569,8 @@ def evaluate_weights(
         "beam_size": beam_size,
         "length_penalty": length_penalty,
         "scores": scores,
+        "baselines": baselines,
+        "blind_caption": blind,
         "seconds": round(time.perf_counter() - started, 2),
         "captions": [
             {"generated": " ".join(c), "references": refs}

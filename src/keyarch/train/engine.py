@@ -380,9 +380,19 @@ def train(config: TrainConfig) -> dict[str, object]:
         recipe = config.recipe or default_recipe("captioning", dataset, config.model)
         if os.environ.get("WORLD_SIZE", "1") != "1":
             raise BadInput("captioning trains in one process (not under torchrun)")
+        if recipe.freeze_encoder_epochs and config.caption.freeze_encoder:
+            raise BadInput(
+                "--freeze-encoder-epochs with --freeze-encoder: the encoder is either frozen "
+                "throughout or frozen for the first epochs, not both"
+            )
     else:
         dataset = config.dataset or ("mnist" if card.input_size[0] == 1 else "cifar10")
         recipe = config.recipe or default_recipe(card.family, dataset, config.model)
+        if recipe.freeze_encoder_epochs:
+            raise BadInput(
+                f"freeze_encoder_epochs is a captioning recipe field (keyarch caption train); "
+                f"{config.model} trains as a classifier"
+            )
     device_type = "cuda" if config.device == "auto" and torch.cuda.is_available() else "cpu"
     context = distributed.setup(device_type if config.device == "auto" else config.device)
     try:
@@ -557,7 +567,9 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
     train_seconds = 0.0
     try:
         with run.stop:
-            for epoch in range(progress["epoch"], recipe.epochs):
+            first_epoch = progress["epoch"]  # of this invocation (a resumed run starts later)
+            for epoch in range(first_epoch, recipe.epochs):
+                _encoder_phase(run, epoch, first=epoch == first_epoch)
                 stats = train_one_epoch(run, epoch)
                 train_seconds += stats.seconds
                 last = epoch + 1 == recipe.epochs  # test-time augmentation: last epoch only
@@ -605,6 +617,23 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
             f"{summary['wall_seconds']:.0f} s; run saved in {directory}",
         )
     return summary
+
+
+def _encoder_phase(run: _Run, epoch: int, first: bool) -> None:
+    """Two-phase fine-tuning (recipe ``freeze_encoder_epochs``): a captioner's encoder is
+    frozen for the first epochs and trains with the decoder after; decided by the epoch
+    alone, so a resumed run is in the phase an uninterrupted one would be."""
+    frozen_epochs = run.recipe.freeze_encoder_epochs
+    if not frozen_epochs:
+        return
+    run.model.set_encoder_frozen(epoch < frozen_epochs)
+    if epoch == frozen_epochs or (first and epoch < frozen_epochs):
+        _say(run.config, run.context,
+             f"epoch {epoch + 1}: the encoder is "
+             + (f"frozen until epoch {frozen_epochs} (phase 1: the LSTM alone)"
+                if epoch < frozen_epochs else
+                f"trained from now on at {run.model.config.encoder_lr_scale}x the rate "
+                "(phase 2: fine-tuning)"))  # fmt: skip
 
 
 def _report(directory: Path, history: list[dict], board, title: str) -> None:

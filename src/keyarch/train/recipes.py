@@ -71,6 +71,11 @@ class Recipe:
     # to it (0 = off)
     renorm_radius: float = 0.0
     rmsprop_eps: float = 1.0  # "rmsprop": the Inception papers' 1.0; EfficientNet's code 1e-3
+    # a captioner's encoder stays frozen for this many epochs, then trains with the decoder
+    # at its own rate (Show and Tell, journal version section 4.3.1: the CNN is fine-tuned
+    # only once the LSTM has trained); 0: trained from the first step (or frozen throughout
+    # with --freeze-encoder)
+    freeze_encoder_epochs: int = 0
     assumed: tuple[str, ...] = ()  # fields the paper does not give: keyarch's assumptions
 
     def __post_init__(self) -> None:
@@ -85,6 +90,12 @@ class Recipe:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise BadInput(f"{name} must be a whole number of at least 1, got {value!r}")
+        frozen = self.freeze_encoder_epochs
+        if isinstance(frozen, bool) or not isinstance(frozen, int) or not 0 <= frozen < self.epochs:
+            raise BadInput(
+                f"freeze_encoder_epochs must be a whole number from 0 to epochs - 1 "
+                f"({self.epochs - 1}), got {frozen!r}"
+            )
         drops = self.max_drops
         if isinstance(drops, bool) or not isinstance(drops, int) or drops < 0:
             raise BadInput(f"max_drops must be a whole number of at least 0, got {drops!r}")
