@@ -1,7 +1,9 @@
 """Corpus BLEU-1..4 equal the COCO caption toolkit's (pycocoevalcap, with its PTB tokenizer)
 and nltk's corpus BLEU on identical tokens."""
 
+import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +26,29 @@ def _ours():
     candidates = [tokenize(c) for _, c in CAPTIONS.values()]
     references = [[tokenize(r) for r in refs] for refs, _ in CAPTIONS.values()]
     return candidates, references
+
+
+FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "ptb_captions.json").read_text())
+
+
+@pytest.mark.parametrize("item", FIXTURE["captions"], ids=lambda item: item["caption"][:40])
+def test_tokenize_equals_the_coco_toolkits_ptb_tokens(item):
+    # quotes, times, thousands, initials, abbreviations, brackets, clitics, hyphens ...
+    assert tokenize(item["caption"]) == item["ptb"]
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="the PTB tokenizer needs Java")
+def test_the_ptb_fixture_is_what_the_coco_toolkit_says():
+    pytest.importorskip("pycocoevalcap")
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+    captions = FIXTURE["captions"]
+    tokens = PTBTokenizer().tokenize(
+        {str(i): [{"caption": item["caption"]}] for i, item in enumerate(captions)}
+    )
+    assert [tokens[str(i)][0].split() for i in range(len(captions))] == [
+        item["ptb"] for item in captions
+    ]
 
 
 def test_tokenize_lowercases_splits_clitics_and_drops_punctuation():
