@@ -7,10 +7,18 @@ file names, ``Flickr_8k.trainImages.txt``, ``Flickr_8k.devImages.txt``,
 
 COCO captions (Chen et al. 2015): ``annotations/captions_train2014.json`` (and val) is a
 JSON object with ``images`` (``id``, ``file_name``) and ``annotations`` (``image_id``,
-``caption``); the photos are in ``train2014/`` / ``val2014/`` beside ``annotations``.
+``caption``); the photos are in ``train2014/`` / ``val2014/`` beside ``annotations``. The
+captioning papers report COCO on Karpathy and Fei-Fei's split (2015; Show and Tell's
+journal version too): 5,000 validation and 5,000 test images taken from val2014, the rest
+("restval") added to training, given by ``dataset_coco.json`` (``images``: ``filepath``,
+``filename``, ``split`` in train/restval/val/test, ``sentences`` with ``raw`` text). With
+that file in the folder, ``load_coco_captions`` reads its splits, ``test`` included;
+without it, train and val are the official 2014 ones and there is no test split.
 
 ``CaptionCorpus[i]`` is (uint8 image 3 x H x W, list of captions). A missing file or a line
 that is not in the format is reported with its path and line, never skipped silently.
+``ImageFiles`` reads a corpus's photos batch by batch, resized, so that training never holds
+a corpus in memory (COCO at 224 pixels would take 17 GB).
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ FLICKR_SPLITS = {"train": "Flickr_8k.trainImages.txt", "val": "Flickr_8k.devImag
                  "test": "Flickr_8k.testImages.txt"}  # fmt: skip
 FLICKR_IMAGES = ("Flicker8k_Dataset", "Flickr8k_Dataset", "Images")
 COCO_SPLITS = {"train": "train2014", "val": "val2014"}
+KARPATHY_FILE = "dataset_coco.json"
+KARPATHY_SPLITS = {"train": ("train", "restval"), "val": ("val",), "test": ("test",)}
 
 
 class CaptionCorpus(Dataset):
@@ -40,6 +50,41 @@ class CaptionCorpus(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, list[str]]:
         return read_rgb(self.files[index]), self.captions[index]
+
+
+class ImageFiles:
+    """A split's photos as a batch source: ``files[index]`` (an int, a slice, a list or a
+    tensor of indices) reads those files and resizes them to ``size`` x ``size``: uint8
+    (3, S, S) for one, (N, 3, S, S) for several, on ``device``. Nothing is kept in memory."""
+
+    def __init__(self, files: list[Path], size: int, device: torch.device | str = "cpu") -> None:
+        self.files, self.size, self.device = list(files), size, torch.device(device)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def to(self, device) -> ImageFiles:
+        return ImageFiles(self.files, self.size, device)
+
+    def _one(self, index: int) -> torch.Tensor:
+        from torchvision.transforms.v2 import functional as TF
+
+        image = read_rgb(self.files[index])
+        return TF.resize(image, [self.size, self.size], antialias=True)
+
+    def __getitem__(self, index) -> torch.Tensor:
+        if isinstance(index, int):
+            return self._one(index).to(self.device)
+        if isinstance(index, slice):
+            positions = range(len(self.files))[index]
+        elif isinstance(index, torch.Tensor):
+            positions = index.tolist()
+        else:
+            positions = list(index)
+        batch = torch.empty(len(positions), 3, self.size, self.size, dtype=torch.uint8)
+        for row, position in enumerate(positions):
+            batch[row] = self._one(int(position))
+        return batch.to(self.device)
 
 
 def read_rgb(path: Path) -> torch.Tensor:
@@ -96,10 +141,45 @@ def load_flickr8k(root: str | Path, split: str = "train") -> CaptionCorpus:
     )
 
 
-def load_coco_captions(root: str | Path, split: str = "train") -> CaptionCorpus:
-    """COCO captions' ``split`` ("train" or "val", the 2014 release) from ``root``, which
-    holds ``annotations/`` and the image folders."""
+def coco_splits(root: str | Path) -> tuple[str, ...]:
+    """The splits COCO has in ``root``: train, val and test with Karpathy's split file,
+    train and val (the official 2014 ones) without it."""
+    return tuple(KARPATHY_SPLITS) if (Path(root) / KARPATHY_FILE).is_file() else tuple(COCO_SPLITS)
+
+
+def load_coco_karpathy(root: str | Path, split: str = "test") -> CaptionCorpus:
+    """COCO on Karpathy and Fei-Fei's split (``root/dataset_coco.json``): ``train`` (their
+    train and restval, 113,287 images), ``val`` and ``test`` (5,000 each)."""
     root = Path(root)
+    if split not in KARPATHY_SPLITS:
+        raise BadInput(f"COCO (Karpathy): unknown split {split!r}; expected "
+                       f"{', '.join(KARPATHY_SPLITS)}")  # fmt: skip
+    path = root / KARPATHY_FILE
+    try:
+        entries = json.loads(_read(path, "Karpathy's COCO split"))["images"]
+        chosen = [e for e in entries if e["split"] in KARPATHY_SPLITS[split]]
+        files = [root / e["filepath"] / e["filename"] for e in chosen]
+        captions = [[s["raw"].strip() for s in e["sentences"]] for e in chosen]
+    except (ValueError, KeyError, TypeError) as error:
+        raise BadInput(f"{path}: not Karpathy's dataset_coco.json format "
+                       f"({type(error).__name__}: {error})") from None  # fmt: skip
+    if not files:
+        raise BadInput(f"{path}: no image of the {split} split")
+    return CaptionCorpus(f"COCO captions {split} (Karpathy split)", files, captions)
+
+
+def load_coco_captions(root: str | Path, split: str = "train") -> CaptionCorpus:
+    """COCO captions' ``split`` from ``root``: Karpathy's split where ``dataset_coco.json``
+    is there (train, val, test), else the official 2014 release's train or val, from
+    ``annotations/`` and the image folders."""
+    root = Path(root)
+    if (root / KARPATHY_FILE).is_file():
+        return load_coco_karpathy(root, split)
+    if split == "test":
+        raise BadInput(
+            f"{root}: COCO's test split is Karpathy's 5,000 images: put {KARPATHY_FILE} "
+            "(from Karpathy's neuraltalk data, or the im2txt/coco-caption mirrors) in the folder"
+        )
     if split not in COCO_SPLITS:
         raise BadInput(f"COCO captions: unknown split {split!r}; expected {', '.join(COCO_SPLITS)}")
     path = root / "annotations" / f"captions_{COCO_SPLITS[split]}.json"

@@ -4,7 +4,8 @@
 runs the same loop as classification (checkpoints, resume, Ctrl-C, metrics.csv, curves,
 summary.json); what differs is here:
 
-* ``CaptionData``: images (uint8, in memory on the training device) with their reference
+* ``CaptionData``: images (the synthetic set's uint8 in memory on the training device, a
+  corpus's read from disk batch by batch: ``ImageFiles``) with their reference
   captions encoded by a ``Vocabulary`` built from the training captions. Each epoch shows
   every training image once, with one of its references drawn from (seed, epoch, batch)
   (im2txt shows every image-caption pair; with 3-5 references per image that is the same
@@ -160,24 +161,18 @@ def _encode(name: str, images: torch.Tensor, references, scenes,
     return CaptionSplit(name, images, references, encoded, scenes)
 
 
-def _corpus_images(corpus, size: int) -> torch.Tensor:
-    """Every image of a caption corpus, resized to ``size`` x ``size`` (uint8, in memory)."""
-    from torchvision.transforms.v2 import functional as TF
-
-    images = torch.empty(len(corpus), 3, size, size, dtype=torch.uint8)
-    for i in range(len(corpus)):
-        image, _ = corpus[i]
-        images[i] = TF.resize(image, [size, size], antialias=True)
-    return images
-
-
-def split_names(dataset: str) -> tuple[str, ...]:
+def split_names(dataset: str, data_dir: str | None = None) -> tuple[str, ...]:
     """The splits a caption dataset has: the synthetic set's ``novel`` shows the held-out
-    colour-shape pairs; COCO's captions files are train and val only."""
+    colour-shape pairs; COCO has a test split with Karpathy's split file in ``data_dir``
+    (``keyarch.data.caption_corpora``), else the official train and val only."""
     if dataset not in CAPTION_DATASETS:
         raise BadInput(f"--dataset {dataset!r}: captioning trains on {', '.join(CAPTION_DATASETS)}")
+    if dataset == "coco" and data_dir:
+        from keyarch.data.caption_corpora import coco_splits
+
+        return coco_splits(data_dir)
     return {"synthetic": ("train", "val", "test", "novel"), "flickr8k": ("train", "val", "test"),
-            "coco": ("train", "val")}[dataset]  # fmt: skip
+            "coco": ("train", "val", "test")}[dataset]  # fmt: skip
 
 
 def load_split(
@@ -185,9 +180,10 @@ def load_split(
 ) -> tuple[torch.Tensor, list[list[str]], list | None]:
     """(uint8 images N x 3 x size x size, the references of each, the scenes they show or
     None where unknown) of one split; ``limit``: its first N images."""
-    if split not in split_names(dataset):
+    if split not in split_names(dataset, data_dir):
         raise BadInput(
-            f"{dataset} has no {split!r} split; it has {', '.join(split_names(dataset))}"
+            f"{dataset} has no {split!r} split; it has {', '.join(split_names(dataset, data_dir))}"
+            + (" (COCO's test split needs Karpathy's dataset_coco.json)" if split == "test" else "")
         )
     if dataset == "synthetic":
         from keyarch.data.synthetic_captions import SyntheticCaptions
@@ -196,12 +192,12 @@ def load_split(
         return data.images, data.captions, data.scenes
     if not data_dir:
         raise BadInput(f"--dataset {dataset} needs --data-dir (the folder holding its files)")
-    from keyarch.data.caption_corpora import load_coco_captions, load_flickr8k
+    from keyarch.data.caption_corpora import ImageFiles, load_coco_captions, load_flickr8k
 
     corpus = (load_flickr8k if dataset == "flickr8k" else load_coco_captions)(data_dir, split)
     if limit and limit < len(corpus):
         corpus.files, corpus.captions = corpus.files[:limit], corpus.captions[:limit]
-    return _corpus_images(corpus, size), corpus.captions, None
+    return ImageFiles(corpus.files, size), corpus.captions, None
 
 
 def _provenance(dataset: str, data_dir: str | None) -> str:
@@ -223,7 +219,7 @@ def prepare_caption_data(config, recipe, context: Context, device) -> CaptionDat
             config.data_dir,
             config.train_limit if split == "train" else config.test_limit,
         )
-        for split in split_names(dataset)
+        for split in split_names(dataset, config.data_dir)
     }
     vocabulary = Vocabulary.build(
         (c for refs in splits["train"][1] for c in refs), min_count=settings.min_count
