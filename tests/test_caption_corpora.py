@@ -91,10 +91,10 @@ def _karpathy_coco(root, per_split=None):
             name = f"COCO_{folder}_{number:012d}.jpg"
             colour = list(COLOURS)[number % 3]
             _photo(root / folder / name, COLOURS[colour])
+            sentences = [f"A {colour} square on a photo.", f"a {colour} square on a table"]
             entries.append({"filepath": folder, "filename": name, "split": split,
                             "cocoid": number, "imgid": number - 1,
-                            "sentences": [{"raw": f"A {colour} square on a photo.", "tokens": []},
-                                          {"raw": f"a {colour} square on a table", "tokens": []}]})  # fmt: skip
+                            "sentences": [{"raw": r, "tokens": []} for r in sentences]})  # fmt: skip
     (root / "dataset_coco.json").write_text(json.dumps({"images": entries, "dataset": "coco"}))
     return root
 

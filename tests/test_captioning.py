@@ -159,9 +159,8 @@ def test_beam_search_equals_exhaustive_search_on_a_tiny_vocabulary():
 
 
 def test_keyarch_info_shows_the_captioners_card(capsys):
-    from conftest import cli_status
-
     import keyarch
+    from conftest import cli_status
 
     card = keyarch.model_card("show_and_tell")
     assert card.task == "image-captioning" and card.year == 2015
