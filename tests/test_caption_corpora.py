@@ -92,9 +92,8 @@ def _karpathy_coco(root, per_split=None):
             colour = list(COLOURS)[number % 3]
             _photo(root / folder / name, COLOURS[colour])
             sentences = [f"A {colour} square on a photo.", f"a {colour} square on a table"]
-            entries.append({"filepath": folder, "filename": name, "split": split,
-                            "cocoid": number, "imgid": number - 1,
-                            "sentences": [{"raw": r, "tokens": []} for r in sentences]})  # fmt: skip
+            entry = {"filepath": folder, "filename": name, "split": split, "cocoid": number}
+            entries.append({**entry, "sentences": [{"raw": r, "tokens": []} for r in sentences]})
     (root / "dataset_coco.json").write_text(json.dumps({"images": entries, "dataset": "coco"}))
     return root
 
