@@ -97,7 +97,10 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
             curves[label, seed] = [e["val_exact_match"] for e in result.epochs]
             for who in ("blind", "reversed", "oracle"):
                 for s in SPLITS:
-                    baselines[who, s] = {k: float(summary[f"{who}_{s}_{k}"]) for k in SCORES}
+                    for k in SCORES:
+                        baselines.setdefault((who, s, k), []).append(
+                            float(summary[f"{who}_{s}_{k}"])
+                        )
 
     def values(label: str, key: str) -> list[float]:
         return [float(r[key]) for r in rows if r["variant"] == label]
@@ -119,7 +122,7 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
         ),
         *(
             f"| *{who}* | | | "
-            + " | ".join(f"{baselines[who, s][k]:.3f}" for s in SPLITS
+            + " | ".join(spread(baselines[who, s, k]) for s in SPLITS
                          for k in ("exact_match", "relation_accuracy", "bleu4"))
             + " |"
             for who in ("blind", "reversed", "oracle")

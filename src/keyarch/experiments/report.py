@@ -106,7 +106,7 @@ def verdict_from(directions: list[int]) -> str:
 
 def spread(values: list[float]) -> str:
     """'0.93 ± 0.02 (0.90-0.95)': mean, standard deviation and range over seeds."""
-    if len(values) == 1:
+    if len(set(values)) == 1:  # one value, or the same every time: no spread to show
         return f"{values[0]:.3f}"
     return (
         f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} "

@@ -58,6 +58,24 @@ class RunResult:
     folder: Path
 
 
+def _same_settings(made: dict | None, wanted) -> bool:
+    """Whether a finished run's saved settings (a dataclass as JSON) are ``wanted``'s. A
+    field added to keyarch since the run was made counts as its default value."""
+    from dataclasses import MISSING, asdict, fields
+
+    if not isinstance(made, dict):
+        return False
+    expected = json.loads(json.dumps(asdict(wanted)))
+    defaults = {f.name: f.default for f in fields(wanted) if f.default is not MISSING}
+    for name, value in expected.items():
+        if name in made:
+            if made[name] != value:
+                return False
+        elif name not in defaults or json.loads(json.dumps(defaults[name])) != value:
+            return False
+    return set(made) <= set(expected)
+
+
 class Runs:
     """Where an experiment's training runs go: ``OUT/runs``, or a temporary folder."""
 
@@ -82,7 +100,6 @@ class Runs:
         before (the same command, rerun after an interruption) is read back, not trained
         again; an unfinished one is resumed from its checkpoint. One made with other
         settings is refused."""
-        from dataclasses import asdict
 
         from keyarch.errors import BadInput
         from keyarch.train import TrainConfig, train
@@ -91,12 +108,13 @@ class Runs:
         folder = self.root / run_name
         if (folder / SUMMARY).is_file():
             summary = json.loads((folder / SUMMARY).read_text())
-            wanted = json.loads(json.dumps(asdict(recipe)))
             made = summary.get("arguments", {}).get("caption")
-            wanted_caption = None if caption is None else asdict(caption)
-            if (summary.get("model"), summary.get("seed"), summary.get("recipe"), made) != (
-                model, seed, wanted, wanted_caption,
-            ):  # fmt: skip
+            same = (
+                (summary.get("model"), summary.get("seed")) == (model, seed)
+                and _same_settings(summary.get("recipe"), recipe)
+                and (made is None if caption is None else _same_settings(made, caption))
+            )
+            if not same:
                 raise BadInput(
                     f"{folder} holds a finished run of other settings; choose another --out"
                 )
