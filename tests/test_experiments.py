@@ -202,3 +202,19 @@ def test_spearman_rank_correlation():
     assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
     # ties take their average rank: ranks (0.5, 0.5, 2) against (0, 1, 2)
     assert spearman([5, 5, 7], [1, 2, 3]) == pytest.approx(0.8660254)
+
+
+def test_a_run_made_before_a_field_existed_reads_back_as_its_default():
+    import json
+    from dataclasses import asdict, replace
+
+    from keyarch.experiments.training import _same_settings
+    from keyarch.train.recipes import get_recipe
+
+    recipe = get_recipe("show-and-tell-synthetic")
+    saved = json.loads(json.dumps(asdict(recipe)))
+    del saved["freeze_encoder_epochs"]  # a run saved before the field was added
+    assert _same_settings(saved, recipe)
+    assert not _same_settings(saved, replace(recipe, freeze_encoder_epochs=1))
+    assert not _same_settings({**saved, "lr": 9.0}, recipe)
+    assert not _same_settings({**saved, "retired_field": 1}, recipe)

@@ -57,6 +57,9 @@ def plot_curves(path: Path, history: list[dict[str, float]], title: str) -> None
         label = key.removesuffix("_loss")
         loss_axis.plot(epochs, [row[key] for row in history], marker="o", label=label)
     scores = [k for k in history[-1] if any(m in k for m in ("_top", "accuracy", "_bleu"))]
+    if any("bleu" in k for k in scores):  # captioning: the headline scores, not all eleven
+        shown = ("word_accuracy", "bleu4", "relation_accuracy", "exact_match")
+        scores = [k for k in history[-1] if k.endswith(shown)]
     for key in scores:
         values = [100 * row.get(key, float("nan")) for row in history]
         accuracy_axis.plot(epochs, values, marker="o", label=key.replace("_", " "))
@@ -66,7 +69,7 @@ def plot_curves(path: Path, history: list[dict[str, float]], title: str) -> None
                       title="word accuracy and BLEU" if bleu else "accuracy")  # fmt: skip
     for axis in (loss_axis, accuracy_axis):
         axis.grid(alpha=0.3)
-        axis.legend()
+        axis.legend(fontsize="small")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.suptitle(title)
     figure.tight_layout()
