@@ -4,8 +4,10 @@
   ``--resume``, metrics.csv, curves.png, summary.json) on the synthetic captions (default),
   Flickr8k or COCO (``--dataset``, ``--data-dir``);
 * ``predict IMAGE... --weights F``: one caption per image (``--beam-size``);
-* ``eval --weights F --split test``: corpus BLEU-1..4 on a split, the captions and scores
-  in a JSON file (``--out``), a PNG grid of images with their captions (``--grid``).
+* ``eval --weights F --split test``: corpus BLEU-1..4 on a split and, on the synthetic set,
+  what the captions say (object, colour, size, relation accuracy, exact match), beside the
+  blind, reversed-relation and oracle baselines; the captions and scores in a JSON file
+  (``--out``), a PNG grid of images with their captions (``--grid``).
 """
 
 from __future__ import annotations
@@ -75,7 +77,9 @@ def _add_predict(sub) -> None:
 
 
 def _add_eval(sub) -> None:
-    parser = sub.add_parser("eval", help="corpus BLEU-1..4 of a trained captioner on a split")
+    parser = sub.add_parser(
+        "eval", help="BLEU and what the captions say, beside baselines, on a split"
+    )
     parser.add_argument("--weights", required=True, help="model.safetensors of a caption run")
     parser.add_argument("--split", choices=SPLITS, default="test")
     parser.add_argument(
