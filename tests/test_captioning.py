@@ -105,6 +105,7 @@ def _exhaustive(model, image, vocabulary_size: int, max_length: int) -> list[int
     return max(sentences, key=lambda s: _log_probability(model, image, *s))[0]
 
 
+@torch.no_grad()
 def _beam_by_definition(model, image, beam: int, max_length: int) -> list[int]:
     """The beam rule spelt out one sentence at a time: each live sentence's ``beam`` best
     next words; ended ones finish, the ``beam`` best others stay live; at the length limit
