@@ -218,3 +218,46 @@ def test_a_run_made_before_a_field_existed_reads_back_as_its_default():
     assert not _same_settings(saved, replace(recipe, freeze_encoder_epochs=1))
     assert not _same_settings({**saved, "lr": 9.0}, recipe)
     assert not _same_settings({**saved, "retired_field": 1}, recipe)
+
+
+def test_a_finished_run_is_read_back_only_with_every_setting_that_changes_its_result():
+    import json
+    from dataclasses import asdict, replace
+
+    from keyarch.experiments.training import _differences
+    from keyarch.train import TrainConfig
+    from keyarch.train.recipes import get_recipe
+
+    recipe = get_recipe("cifar")
+    config = TrainConfig(model="resnet20", dataset="cifar10", recipe=recipe, seed=1,
+                         train_limit=5000, test_limit=1000)  # fmt: skip
+    arguments = {k: v for k, v in asdict(config).items() if k not in ("log", "recipe")}
+    summary = json.loads(
+        json.dumps({"recipe": asdict(recipe), "arguments": arguments}, default=str)
+    )
+    assert _differences(summary, config) == []
+    assert _differences(summary, replace(config, train_limit=10_000)) == ["train_limit"]
+    assert _differences(summary, replace(config, dataset="cifar100", seed=2)) == [
+        "seed", "dataset"]  # fmt: skip
+    assert _differences(summary, replace(config, recipe=replace(recipe, lr=0.1))) == ["recipe"]
+    del summary["arguments"]["image_size"]  # saved before the setting existed: its default
+    assert _differences(summary, config) == []
+
+
+def test_the_verdict_rule_needs_each_effect_outside_its_spread():
+    from keyarch.experiments.report import direction, interval, verdict_from
+
+    clear, inside, against = [2.1, 2.4, 1.9], [0.41, -0.6, 1.4], [-1.0, -1.2, -0.9]
+    assert direction(clear) == 1 and direction(inside) == 0 and direction(against) == -1
+    # an effect smaller than its spread is not an effect (alexnet-tricks' pooling +0.41 ± 0.83)
+    mean, low, high = interval(inside)
+    assert low < 0 < high and mean > 0
+    assert direction([5.0]) == 0  # one seed has no spread: nothing is resolved
+    assert verdict_from([1, 1]) == "reproduced"
+    assert verdict_from([1, 0]) == "partly reproduced"
+    assert verdict_from([0, 0]) == "inconclusive at this budget"
+    assert verdict_from([1, -1]) == "not reproduced"
+    assert verdict_from([]) == "inconclusive at this budget"
+    # the 95 % interval of Student's t: 3 seeds, mean 2, sd 1 -> 2 ± 4.303 / sqrt(3)
+    mean, low, high = interval([1.0, 2.0, 3.0])
+    assert (mean, round(high - mean, 3)) == (2.0, round(4.303 / 3**0.5, 3))

@@ -76,6 +76,33 @@ def _same_settings(made: dict | None, wanted) -> bool:
     return set(made) <= set(expected)
 
 
+# What a finished run must share with the one an experiment asks for to be read back: every
+# setting that changes its result (threads, paths and progress bars do not).
+RESULT_SETTINGS = ("model", "seed", "task", "dataset", "train_limit", "test_limit", "image_size",
+                   "allow_embedded", "amp", "compile")  # fmt: skip
+
+
+def _differences(summary: dict, config) -> list[str]:
+    """The settings in which a finished run (its summary.json) differs from ``config``; a
+    setting a run saved before keyarch had it counts as its default."""
+    from dataclasses import fields
+
+    made = summary.get("arguments", {})
+    defaults = {f.name: f.default for f in fields(config)}
+    differs = [
+        name for name in RESULT_SETTINGS
+        if made.get(name, defaults[name]) != json.loads(json.dumps(getattr(config, name)))
+    ]  # fmt: skip
+    if not _same_settings(summary.get("recipe"), config.recipe):
+        differs.append("recipe")
+    caption = made.get("caption")
+    if (caption is None) != (config.caption is None) or (
+        caption is not None and not _same_settings(caption, config.caption)
+    ):
+        differs.append("caption settings")
+    return differs
+
+
 class Runs:
     """Where an experiment's training runs go: ``OUT/runs``, or a temporary folder."""
 
@@ -106,39 +133,34 @@ class Runs:
         from keyarch.train.runs import CHECKPOINT, SUMMARY
 
         folder = self.root / run_name
+        config = TrainConfig(
+            model=model,
+            dataset=dataset,
+            data_dir=None if self.data_dir is None else str(self.data_dir),
+            recipe=recipe,
+            out=self.root,
+            run_name=run_name,
+            resume=(folder / CHECKPOINT).is_file(),
+            seed=seed,
+            threads=torch.get_num_threads(),
+            progress=False,
+            train_limit=train_limit,
+            test_limit=test_limit,
+            allow_embedded=allow_embedded,
+            task="classification" if caption is None else "captioning",
+            caption=caption,
+        )
         if (folder / SUMMARY).is_file():
             summary = json.loads((folder / SUMMARY).read_text())
-            made = summary.get("arguments", {}).get("caption")
-            same = (
-                (summary.get("model"), summary.get("seed")) == (model, seed)
-                and _same_settings(summary.get("recipe"), recipe)
-                and (made is None if caption is None else _same_settings(made, caption))
-            )
-            if not same:
+            differs = _differences(summary, config)
+            if differs:
                 raise BadInput(
-                    f"{folder} holds a finished run of other settings; choose another --out"
+                    f"{folder} holds a finished run of other settings ({', '.join(differs)}); "
+                    "choose another --out"
                 )
             self.read_back.append(run_name)
         else:
-            summary = train(
-                TrainConfig(
-                    model=model,
-                    dataset=dataset,
-                    data_dir=None if self.data_dir is None else str(self.data_dir),
-                    recipe=recipe,
-                    out=self.root,
-                    run_name=run_name,
-                    resume=(folder / CHECKPOINT).is_file(),
-                    seed=seed,
-                    threads=torch.get_num_threads(),
-                    progress=False,
-                    train_limit=train_limit,
-                    test_limit=test_limit,
-                    allow_embedded=allow_embedded,
-                    task="classification" if caption is None else "captioning",
-                    caption=caption,
-                )
-            )
+            summary = train(config)
         with open(folder / "metrics.csv", newline="") as handle:
             epochs = [
                 {k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)
