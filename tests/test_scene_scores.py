@@ -52,7 +52,14 @@ def test_a_caption_outside_the_grammar_keeps_credit_for_the_things_it_names():
     assert score_caption(one, "a small red circle on a dark")["exact"] == 0
     wrong = score_caption(LEFT, "a small green circle left of a large blue cross")
     assert (wrong["object_hits"], wrong["colour_hits"], wrong["size_hits"]) == (1, 1, 2)
-    assert wrong["relation_right"] == 1 and wrong["exact"] == 0
+    assert wrong["relation_right"] == 1 and wrong["exact"] == 0  # which is which is clear
+    # naming neither thing says nothing about this scene: no relation can be right
+    assert score_caption(LEFT, "a green cross left of a white triangle")["relation_right"] == 0
+    alike = Scene((CIRCLE, Thing("red", "circle", "large")), "left of")
+    assert score_caption(alike, "a small red circle left of a large red circle")["exact"] == 1
+    assert score_caption(alike, "a large red circle left of a small red circle")["exact"] == 0
+    # two alike things named alike: true either way
+    assert score_caption(alike, "a red circle left of a red circle")["relation_right"] == 1
 
 
 def test_the_reversed_relation_oracle_scores_zero_on_relation_and_high_on_bleu():

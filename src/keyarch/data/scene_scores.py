@@ -14,7 +14,9 @@ with the scene:
 * *relation accuracy*, over the scenes of two things: the caption states the relation of
   its first thing to its second, and that is the scene's relation between the two things
   they were matched to ("B right of A" is right for "A left of B"; "A and B", or one thing
-  named, states none and is wrong);
+  named, states none and is wrong). Each named thing must be recognisably its thing (its
+  shape or its colour right): a caption naming neither thing states nothing about this
+  scene; of two alike things named alike, either order will do;
 * *exact match*: a well-formed caption that names every thing with its size, colour and
   shape, nothing more, and the right relation: a whole, true description;
 * *well formed*: the caption is a sentence of the references' grammar.
@@ -134,18 +136,24 @@ def score_caption(scene: Scene, caption: str | Sequence[str]) -> dict[str, int]:
     # the pairing of the caption's first mentions with the scene's things that agrees best
     # (a tie keeps the caption's order)
     orders = [(0, 1), (1, 0)] if len(things) == 2 else [(0,)]
-    best_order, best_hits = None, None
+    candidates = []  # (agreement, order, hits) of each pairing
     for order in orders:
         paired = [mentions[k] if k < len(mentions) else None for k in order]
         hits = [_hits(m, t) for m, t in zip(paired, things, strict=True)]
-        if best_hits is None or sum(map(sum, hits)) > sum(map(sum, best_hits)):
-            best_order, best_hits = order, hits
+        candidates.append((sum(map(sum, hits)), order, hits))
+    best = max(agreement for agreement, _, _ in candidates)
+    best_order, best_hits = next((o, h) for a, o, h in candidates if a == best)  # ties: as said
     count_right = len(mentions) == len(things)
     relation_right = 0
     if len(things) == 2 and count_right and reading.relation is not None:
-        # the caption says: mention 0 <relation> mention 1
-        stated = reading.relation if best_order == (0, 1) else opposite(reading.relation)
-        relation_right = int(stated == scene.relation)
+        # the caption says: mention 0 <relation> mention 1. Right when it holds under a pairing
+        # that agrees best with the scene and in which every named thing is recognisably
+        # its thing (its shape or its colour right): a caption naming neither thing states
+        # nothing about this scene's relation; two alike things may be named either way
+        for agreement, order, hits in candidates:
+            if agreement == best and all(h[0] or h[1] for h in hits):
+                stated = reading.relation if order == (0, 1) else opposite(reading.relation)
+                relation_right |= int(stated == scene.relation)
     every_thing = all(h == (1, 1, 1) for h in best_hits)
     exact = reading.well_formed and count_right and every_thing
     if len(things) == 2:

@@ -41,7 +41,7 @@ _TOKEN = re.compile(
     r"|'n'"  # rock 'n' roll
     r"|(?:n't|'s|'re|'ve|'m|'ll|'d)(?![a-z0-9])"  # clitics, split off their word
     r"|\.\.\.|--"
-    r"|[a-z0-9]+(?:[-./@&][a-z0-9]+)*"  # words, numbers, t-shirt, 3.50, a@b.com
+    r"|[a-z0-9]+(?:[-./@][a-z0-9]+)*"  # words, numbers, t-shirt, 3.50, a@b.com
     r"|[^\sa-z0-9]"  # any other character on its own
 )
 _CONTRACTIONS = re.compile(r"(n't|'s|'re|'ve|'m|'ll|'d)(?![a-z0-9])")
@@ -52,8 +52,10 @@ def tokenize(text: str) -> list[str]:
     clitics ("isn't" -> "is", "n't"), times (12:30), thousands (1,000), initials (u.s.) and
     the abbreviations the PTB tokenizer knows (mr.) whole, brackets named ("-lrb-"),
     quotes and other punctuation removed. Equal to the toolkit's tokens on the fixture of
-    tests/fixtures/ptb_captions.json; where the PTB lexer has rules this does not (rare
-    abbreviations, "'tis", URLs), the two may differ."""
+    tests/fixtures/ptb_captions.json. Where the PTB lexer has rules this does not, the two
+    differ: rare abbreviations, "cannot" (PTB: "can not"), "gonna", "o'clock", "'90s",
+    "'tis", URLs, and "&" inside a capitalised word (PTB keeps "AT&T" whole; lower-cased
+    first, keyarch splits it, as PTB splits "black&white")."""
     text = text.lower().replace("\n", " ")
     tokens = _TOKEN.findall(_CONTRACTIONS.sub(r" \1", text))
     return [_BRACKETS.get(t, t) for t in tokens if t not in _PUNCTUATION]
