@@ -60,6 +60,9 @@ def test_a_caption_outside_the_grammar_keeps_credit_for_the_things_it_names():
     assert score_caption(alike, "a large red circle left of a small red circle")["exact"] == 0
     # two alike things named alike: true either way
     assert score_caption(alike, "a red circle left of a red circle")["relation_right"] == 1
+    # colours and shapes crossed: both orders agree as well; true in one only: not right
+    crossed = "a small red square right of a large blue circle"
+    assert score_caption(LEFT, crossed)["relation_right"] == 0
 
 
 def test_the_reversed_relation_oracle_scores_zero_on_relation_and_high_on_bleu():

@@ -16,7 +16,8 @@ with the scene:
   they were matched to ("B right of A" is right for "A left of B"; "A and B", or one thing
   named, states none and is wrong). Each named thing must be recognisably its thing (its
   shape or its colour right): a caption naming neither thing states nothing about this
-  scene; of two alike things named alike, either order will do;
+  scene; where both orders agree equally well (colours and shapes crossed), the relation
+  must hold in both; of two things named alike, in either;
 * *exact match*: a well-formed caption that names every thing with its size, colour and
   shape, nothing more, and the right relation: a whole, true description;
 * *well formed*: the caption is a sentence of the references' grammar.
@@ -150,10 +151,15 @@ def score_caption(scene: Scene, caption: str | Sequence[str]) -> dict[str, int]:
         # that agrees best with the scene and in which every named thing is recognisably
         # its thing (its shape or its colour right): a caption naming neither thing states
         # nothing about this scene's relation; two alike things may be named either way
-        for agreement, order, hits in candidates:
-            if agreement == best and all(h[0] or h[1] for h in hits):
-                stated = reading.relation if order == (0, 1) else opposite(reading.relation)
-                relation_right |= int(stated == scene.relation)
+        verdicts = [
+            (reading.relation if order == (0, 1) else opposite(reading.relation)) == scene.relation
+            for agreement, order, hits in candidates
+            if agreement == best and all(h[0] or h[1] for h in hits)
+        ]
+        # two pairings agreeing equally well (colours and shapes crossed): right only if
+        # right under both; two things named alike: one statement, right under either
+        alike = mentions[0] == mentions[1]
+        relation_right = int(bool(verdicts) and (any(verdicts) if alike else all(verdicts)))
     every_thing = all(h == (1, 1, 1) for h in best_hits)
     exact = reading.well_formed and count_right and every_thing
     if len(things) == 2:
