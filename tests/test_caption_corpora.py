@@ -131,6 +131,10 @@ def test_image_files_are_read_batch_by_batch(tmp_path, monkeypatch):
     assert reads == [files.files[3], files.files[1]]
     assert files[0].shape == (3, 16, 16) and files[2:5].shape == (3, 3, 16, 16)
     assert len(reads) == 6  # read again each time: no copy kept
+    assert files[torch.tensor(1)].shape == (3, 16, 16)
+    files.files[0].unlink()
+    with pytest.raises(ValueError, match="1 image file.s. not found, e.g. .*COCO_train2014"):
+        ImageFiles(files.files, 16)
 
 
 @pytest.mark.parametrize("dataset", ["flickr8k", "coco"])

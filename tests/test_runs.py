@@ -199,3 +199,17 @@ def test_the_embedded_subset_says_so_in_the_run_name_and_title(tmp_path, capsys,
     assert code == 0
     assert "on MNIST (embedded subset)" in out
     assert (tmp_path / "runs" / "lenet5_modern-mnist-embedded" / "summary.json").is_file()
+
+
+def test_resume_reads_a_recipe_field_added_since_the_checkpoint_as_its_default(tmp_path):
+    from dataclasses import asdict
+
+    from keyarch.train import get_recipe
+    from keyarch.train.runs import refuse_changes
+
+    recipe = asdict(get_recipe("cifar"))
+    old = {k: v for k, v in recipe.items() if k != "freeze_encoder_epochs"}
+    refuse_changes({"recipe": old}, {"recipe": recipe}, tmp_path)  # nothing changes
+    with pytest.raises(ValueError, match="freeze_encoder_epochs 0 -> 2"):
+        refuse_changes({"recipe": old}, {"recipe": {**recipe, "freeze_encoder_epochs": 2}},
+                       tmp_path)  # fmt: skip

@@ -59,12 +59,17 @@ class ImageFiles:
 
     def __init__(self, files: list[Path], size: int, device: torch.device | str = "cpu") -> None:
         self.files, self.size, self.device = list(files), size, torch.device(device)
+        missing = [f for f in self.files if not f.is_file()]
+        if missing:  # said before training starts, not in the middle of an epoch
+            raise BadInput(f"{len(missing)} image file(s) not found, e.g. {missing[0]}")
 
     def __len__(self) -> int:
         return len(self.files)
 
     def to(self, device) -> ImageFiles:
-        return ImageFiles(self.files, self.size, device)
+        moved = ImageFiles([], self.size, device)
+        moved.files = self.files  # already checked
+        return moved
 
     def _one(self, index: int) -> torch.Tensor:
         from torchvision.transforms.v2 import functional as TF
@@ -73,8 +78,12 @@ class ImageFiles:
         return TF.resize(image, [self.size, self.size], antialias=True)
 
     def __getitem__(self, index) -> torch.Tensor:
-        if isinstance(index, int):
-            return self._one(index).to(self.device)
+        if isinstance(index, torch.Tensor) and index.dim() == 0:
+            index = int(index)
+        if not isinstance(index, (slice, list, tuple, torch.Tensor)) and hasattr(
+            index, "__index__"
+        ):
+            return self._one(index.__index__()).to(self.device)  # an int, a numpy integer
         if isinstance(index, slice):
             positions = range(len(self.files))[index]
         elif isinstance(index, torch.Tensor):

@@ -5,8 +5,8 @@ ImageNet and keep it fixed while the LSTM trains. The journal version ("Show and
 Lessons learned from the 2015 MSCOCO Image Captioning Challenge", 2016, section 5)
 fine-tunes the CNN too, which raised its COCO scores, but only after the LSTM has trained
 with the CNN frozen: fine-tuning both from the start gave worse models. (im2txt, the
-authors' code, trains 1 million steps frozen, then fine-tunes: a quarter of the run
-frozen.)
+authors' code, trains 1 million steps frozen, then 2 million more fine-tuning: a third of
+the run frozen.)
 
 Here, three schedules on keyarch's synthetic captions, the same encoder, decoder and
 epochs, several seeds each:
@@ -14,8 +14,9 @@ epochs, several seeds each:
 * *frozen*: the CNN a fixed feature extractor throughout (the CVPR paper);
 * *joint from the start*: CNN and LSTM trained together from the first step, the CNN at a
   tenth of the rate;
-* *two-phase*: the CNN frozen for the first quarter of the epochs, then trained with the
-  LSTM at a tenth of the rate (the journal version; recipe ``freeze_encoder_epochs``).
+* *two-phase*: the CNN frozen for the first 3 of 12 epochs (a quarter: assumed), then
+  trained with the LSTM at a tenth of the rate (the journal version; recipe
+  ``freeze_encoder_epochs``).
 
 Scored on scenes never seen in training (``test``) and on unseen colour-shape pairs
 (``novel``) by whole-scene exact match and relation accuracy (what a caption says) and
@@ -169,11 +170,12 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
             + f", LSTM of {settings['hidden']}, recipe `show-and-tell-synthetic` (Adam 2e-3, "
             f"cosine, batch 64, clip 5) for {settings['epochs']} epochs; the encoder at 0.1x "
             "the rate when trained. *two-phase*: the encoder frozen for the first "
-            f"{settings['frozen_epochs']} epochs (`--freeze-encoder-epochs`; im2txt freezes a "
-            "quarter of its run). Baselines (no training): *blind*, the one training caption "
+            f"{settings['frozen_epochs']} epochs (`--freeze-encoder-epochs`; assumed: im2txt freezes "
+            "a third of its run). Baselines (no training): *blind*, the one training caption "
             "with the best BLEU-4 for every image; *reversed*, each image's first reference "
             "with the relation turned round; *oracle*, the first reference scored against "
-            "the others."
+            "the others (structural scores 1; its BLEU-4, against one reference fewer than "
+            "the model's, is not a ceiling)."
             + (f" {settings['train_limit']:,} training images." if settings["train_limit"] else "")
             + " Each run is a run folder under `runs/`; `keyarch caption eval` rereads it."
             + runs.note()

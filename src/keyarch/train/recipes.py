@@ -72,7 +72,7 @@ class Recipe:
     renorm_radius: float = 0.0
     rmsprop_eps: float = 1.0  # "rmsprop": the Inception papers' 1.0; EfficientNet's code 1e-3
     # a captioner's encoder stays frozen for this many epochs, then trains with the decoder
-    # at its own rate (Show and Tell, journal version section 4.3.1: the CNN is fine-tuned
+    # at its own rate (Show and Tell, journal version section 5: the CNN is fine-tuned
     # only once the LSTM has trained); 0: trained from the first step (or frozen throughout
     # with --freeze-encoder)
     freeze_encoder_epochs: int = 0

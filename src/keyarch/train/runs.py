@@ -124,12 +124,22 @@ def open_run(path: Path, *, overwrite: bool) -> RunLock:
     return lock
 
 
+def _recipe_defaults() -> dict[str, object]:
+    from dataclasses import MISSING, fields
+
+    from keyarch.train.recipes import Recipe
+
+    return {f.name: f.default for f in fields(Recipe) if f.default is not MISSING}
+
+
 def refuse_changes(saved: dict[str, object], current: dict[str, object], where: Path) -> None:
     """Raise naming every run-defining setting that ``current`` changes."""
     changes = []
     for key in RUN_DEFINING:
         before, after = saved.get(key), current.get(key)
         if key == "recipe" and isinstance(before, dict) and isinstance(after, dict):
+            # a field keyarch added since the checkpoint was written: its default then
+            before = {**_recipe_defaults(), **before}
             changes += [
                 f"{field} {before.get(field)!r} -> {after.get(field)!r}"
                 for field in sorted(set(before) | set(after))
