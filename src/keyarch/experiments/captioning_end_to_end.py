@@ -172,10 +172,10 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
             "the rate when trained. *two-phase*: the encoder frozen for the first "
             f"{settings['frozen_epochs']} epochs (`--freeze-encoder-epochs`; assumed: im2txt "
             "freezes a third of its run). Baselines (no training): *blind*, the one training "
-            "caption with the best BLEU-4 for every image; *reversed*, each image's first reference "
-            "with the relation turned round; *oracle*, the first reference scored against "
-            "the others (structural scores 1; its BLEU-4, against one reference fewer than "
-            "the model's, is not a ceiling)."
+            "caption with the best BLEU-4 for every image; *reversed*, each image's first "
+            "reference with the relation turned round; *oracle*, the first reference scored "
+            "against the others (structural scores 1; its BLEU-4, against one reference fewer "
+            "than the model's, is not a ceiling)."
             + (f" {settings['train_limit']:,} training images." if settings["train_limit"] else "")
             + " Each run is a run folder under `runs/`; `keyarch caption eval` rereads it."
             + runs.note()
