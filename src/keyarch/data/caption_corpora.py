@@ -23,7 +23,9 @@ a corpus in memory (COCO at 224 pixels would take 17 GB).
 
 from __future__ import annotations
 
+import copy
 import json
+import operator
 from pathlib import Path
 
 import torch
@@ -67,8 +69,8 @@ class ImageFiles:
         return len(self.files)
 
     def to(self, device) -> ImageFiles:
-        moved = ImageFiles([], self.size, device)
-        moved.files = self.files  # already checked
+        moved = copy.copy(self)  # the files are checked already
+        moved.device = torch.device(device)
         return moved
 
     def _one(self, index: int) -> torch.Tensor:
@@ -78,18 +80,13 @@ class ImageFiles:
         return TF.resize(image, [self.size, self.size], antialias=True)
 
     def __getitem__(self, index) -> torch.Tensor:
-        if isinstance(index, torch.Tensor) and index.dim() == 0:
-            index = int(index)
-        if not isinstance(index, (slice, list, tuple, torch.Tensor)) and hasattr(
-            index, "__index__"
-        ):
-            return self._one(index.__index__()).to(self.device)  # an int, a numpy integer
+        if isinstance(index, torch.Tensor):
+            index = index.tolist()  # a 0-d tensor becomes an int
         if isinstance(index, slice):
-            positions = range(len(self.files))[index]
-        elif isinstance(index, torch.Tensor):
-            positions = index.tolist()
-        else:
-            positions = list(index)
+            index = range(len(self.files))[index]
+        if not isinstance(index, (list, tuple, range)):
+            return self._one(operator.index(index)).to(self.device)  # an int, a numpy integer
+        positions = index
         batch = torch.empty(len(positions), 3, self.size, self.size, dtype=torch.uint8)
         for row, position in enumerate(positions):
             batch[row] = self._one(int(position))

@@ -61,19 +61,12 @@ class RunResult:
 def _same_settings(made: dict | None, wanted) -> bool:
     """Whether a finished run's saved settings (a dataclass as JSON) are ``wanted``'s. A
     field added to keyarch since the run was made counts as its default value."""
-    from dataclasses import MISSING, asdict, fields
+    from dataclasses import asdict
 
-    if not isinstance(made, dict):
-        return False
+    from keyarch.train.runs import with_defaults
+
     expected = json.loads(json.dumps(asdict(wanted)))
-    defaults = {f.name: f.default for f in fields(wanted) if f.default is not MISSING}
-    for name, value in expected.items():
-        if name in made:
-            if made[name] != value:
-                return False
-        elif name not in defaults or json.loads(json.dumps(defaults[name])) != value:
-            return False
-    return set(made) <= set(expected)
+    return isinstance(made, dict) and with_defaults(made, type(wanted)) == expected
 
 
 # What a finished run must share with the one an experiment asks for to be read back: every

@@ -61,6 +61,14 @@ def tokenize(text: str) -> list[str]:
     return [_BRACKETS.get(t, t) for t in tokens if t not in _PUNCTUATION]
 
 
+def bleu_scores(generated: Sequence[Sequence[str]],
+                references: Sequence[Sequence[str]]) -> dict[str, float]:  # fmt: skip
+    """``{"bleu1": .., "bleu4": ..}`` of tokenised captions against raw reference texts,
+    which are tokenised as the COCO toolkit tokenises them."""
+    scores = corpus_bleu(generated, [[tokenize(r) for r in refs] for refs in references])
+    return {f"bleu{n + 1}": s for n, s in enumerate(scores)}
+
+
 def _ngrams(tokens: Sequence[str], n: int) -> Counter:
     return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
 

@@ -23,7 +23,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 
-from keyarch.train.bleu import corpus_bleu, tokenize
+from keyarch.train.bleu import bleu_scores, tokenize
 
 
 class _ConstantBleu:
@@ -82,9 +82,7 @@ def reversed_captions(scenes) -> list[str]:
 
 
 def _bleu(captions: Sequence[str], references: Sequence[Sequence[str]]) -> dict[str, float]:
-    scores = corpus_bleu([tokenize(c) for c in captions],
-                         [[tokenize(r) for r in refs] for refs in references])  # fmt: skip
-    return {f"bleu{n + 1}": s for n, s in enumerate(scores)}
+    return bleu_scores([tokenize(c) for c in captions], references)
 
 
 def baseline_scores(references: Sequence[Sequence[str]], scenes, blind: str) -> dict[str, dict]:

@@ -37,7 +37,7 @@ from keyarch.data.images import IMAGENET_MEAN, IMAGENET_STD
 from keyarch.data.vocabulary import MIN_WORD_COUNT, Vocabulary
 from keyarch.errors import BadInput
 from keyarch.models.captioning import CaptionerConfig, ShowAndTell
-from keyarch.train.bleu import corpus_bleu, tokenize
+from keyarch.train.bleu import bleu_scores
 from keyarch.train.caption_baselines import baseline_scores, blind_caption
 from keyarch.train.distributed import Context, epoch_batches, sum_across
 
@@ -305,12 +305,6 @@ def generate(model: ShowAndTell, images: torch.Tensor, beam_size: int = 1,
     if beam_size == 1:
         return [row.tolist() for row in model.greedy(images)]
     return model.beam_search(images, beam_size=beam_size, length_penalty=length_penalty)
-
-
-def bleu_scores(generated: list[list[str]], references: list[list[str]]) -> dict[str, float]:
-    """Corpus BLEU-1..4 after the COCO toolkit's tokenisation."""
-    scores = corpus_bleu(generated, [[tokenize(r) for r in refs] for refs in references])
-    return {f"bleu{n + 1}": s for n, s in enumerate(scores)}
 
 
 def caption_scores(generated: list[list[str]], references: list[list[str]],

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -124,12 +125,13 @@ def open_run(path: Path, *, overwrite: bool) -> RunLock:
     return lock
 
 
-def _recipe_defaults() -> dict[str, object]:
+def with_defaults(saved: dict[str, object], settings_class: type) -> dict[str, object]:
+    """Settings saved as JSON (a recipe, caption settings), with every field keyarch added
+    to ``settings_class`` since they were saved filled in as its default: what the run had."""
     from dataclasses import MISSING, fields
 
-    from keyarch.train.recipes import Recipe
-
-    return {f.name: f.default for f in fields(Recipe) if f.default is not MISSING}
+    defaults = {f.name: f.default for f in fields(settings_class) if f.default is not MISSING}
+    return {**json.loads(json.dumps(defaults)), **saved}
 
 
 def refuse_changes(saved: dict[str, object], current: dict[str, object], where: Path) -> None:
@@ -138,8 +140,9 @@ def refuse_changes(saved: dict[str, object], current: dict[str, object], where: 
     for key in RUN_DEFINING:
         before, after = saved.get(key), current.get(key)
         if key == "recipe" and isinstance(before, dict) and isinstance(after, dict):
-            # a field keyarch added since the checkpoint was written: its default then
-            before = {**_recipe_defaults(), **before}
+            from keyarch.train.recipes import Recipe
+
+            before = with_defaults(before, Recipe)
             changes += [
                 f"{field} {before.get(field)!r} -> {after.get(field)!r}"
                 for field in sorted(set(before) | set(after))
