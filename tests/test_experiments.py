@@ -16,18 +16,21 @@ from keyarch.experiments import list_experiments, run_experiment
 from keyarch.experiments.report import Report
 
 
-def test_lstm_vs_rnn_quick_profile_the_lstm_remembers_longer(tmp_path, capsys):
+def test_lstm_vs_rnn_quick_profile_the_1997_lstm_bridges_the_lag(tmp_path, capsys):
+    """Task 2c at q = 20 (6,000 sequences): the 1997 cell learns it and the RNN, trained
+    alike, stays at chance, the direction the full profile measures at q = 50 and 100."""
     out = tmp_path / "lstm"
     code, stdout, err = cli_status(capsys, ["experiment", "lstm-vs-rnn", "--out", str(out)])
     assert code == 0, err
     report = json.loads((out / "report.json").read_text())
-    rows = report["rows"]
-    longest = max(r["lag"] for r in rows)
-    lstm = [
-        r["accuracy"] for r in rows if (r["model"], r["lag"]) == ("lstm (forget bias 3)", longest)
-    ]
-    rnn = [r["accuracy"] for r in rows if r["model"] == "rnn" and r["lag"] == longest]
-    assert min(lstm) > max(rnn) + 0.2, (lstm, rnn)  # the direction of the effect, with room
+    accuracy = {r["model"]: r["accuracy"] for r in report["rows"]}
+    assert set(accuracy) == {"LSTM 1997", "RNN"}
+    assert accuracy["LSTM 1997"] > 0.95 and accuracy["RNN"] < 0.6, accuracy
+    # the measured reason: the 1997 cell passes the error back to the signal undiminished
+    # at first; through the RNN a millionth of it arrives
+    share = {r["model"]: r["signal_share_before"] for r in report["rows"]}
+    assert share["LSTM 1997"] > -0.5 and share["RNN"] < -3, share
+    assert report["verdict"] == "inconclusive at this budget"  # one seed resolves nothing
     assert (out / "accuracy_vs_lag.png").read_bytes()[:4] == b"\x89PNG"
     text = (out / "report.md").read_text()
     assert "Hochreiter and Schmidhuber 1997" in text and "**Verdict:" in text
@@ -103,12 +106,16 @@ def test_depth_and_bypass_quick_profile(tmp_path):
     # them it stays far nearer
     assert spread["plain56"] > spread["plain20"] + 1
     assert spread["resnet56"] < spread["plain56"] - 1
-    # the one check this profile can make passed; the degradation problem is not measured
-    assert report.verdict == "partly reproduced" and "the shortcuts keep" in report.reason
+    # the degradation problem is not measured: nothing of the claim is resolved
+    assert report.verdict == "inconclusive at this budget" and "the shortcuts keep" in report.reason
     assert (tmp_path / "gradient_norms.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_lenet5_mnist_quick_profile_and_a_rerun_reads_its_runs_back(tmp_path):
+    """No quick setting shows the paper's effect: the full profile measures distortions
+    against the paper (no lower error at 20 epochs), and 0.95 % takes the full data. So this
+    profile checks that both networks learn and that runs are read back, and neither it
+    nor docs/experiments.md claims a direction for it."""
     data = DATA if (DATA / "mnist").is_dir() else None  # else the embedded subset
     report = run_experiment("lenet5-mnist", out=tmp_path, data_dir=data)
     errors = {r["model"]: r["test_error_percent"] for r in report.rows}
@@ -245,7 +252,7 @@ def test_a_finished_run_is_read_back_only_with_every_setting_that_changes_its_re
 
 
 def test_the_verdict_rule_needs_each_effect_outside_its_spread():
-    from keyarch.experiments.report import direction, interval, verdict_from
+    from keyarch.experiments.report import direction, interval, judge, verdict_from
 
     clear, inside, against = [2.1, 2.4, 1.9], [0.41, -0.6, 1.4], [-1.0, -1.2, -0.9]
     assert direction(clear) == 1 and direction(inside) == 0 and direction(against) == -1
@@ -258,6 +265,15 @@ def test_the_verdict_rule_needs_each_effect_outside_its_spread():
     assert verdict_from([0, 0]) == "inconclusive at this budget"
     assert verdict_from([1, -1]) == "not reproduced"
     assert verdict_from([]) == "inconclusive at this budget"
+    # each part's sentence says where its interval lies
+    assert judge("pooling", inside) == (
+        0,
+        "pooling: +0.40 (95 % interval -2.08 to +2.89 over 3 seeds): within noise",
+    )
+    assert judge("dropout", against)[1].endswith("-0.65 over 3 seeds): against the claim")
+    assert judge("10 crops", clear)[0] == 1 and judge("x", [5.0])[1].endswith(
+        "no spread): within noise"
+    )
     # the 95 % interval of Student's t: 3 seeds, mean 2, sd 1 -> 2 ± 4.303 / sqrt(3)
     mean, low, high = interval([1.0, 2.0, 3.0])
     assert (mean, round(high - mean, 3)) == (2.0, round(4.303 / 3**0.5, 3))

@@ -140,3 +140,56 @@ def test_the_fused_kernel_path_gives_the_step_loops_outputs_and_gradients(kind, 
     for a, b in zip(fgrads, grads, strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
     assert not list(fused.children())  # the kernel lends our parameters: it owns none
+
+
+def test_the_1997_cell_follows_the_papers_equations_and_never_forgets():
+    """Hochreiter and Schmidhuber 1997, section 4 and appendix A.1: s_t = s_{t-1} + y_in g,
+    y_c = y_out h(s_t), g in [-2, 2], h in [-1, 1]; no forget gate, so with no recurrent
+    weights the cell state carries its start to the end exactly (d s_T / d s_0 = 1)."""
+    from keyarch.layers.recurrent import LSTM1997
+
+    torch.manual_seed(0)
+    layer = LSTM1997(5, 3, batch_first=True, bias=False)
+    assert [name for name, _ in layer.named_parameters()] == ["weight_ih_l0", "weight_hh_l0"]
+    assert all(p.abs().max() <= 0.2 for p in layer.parameters())  # the paper's [-0.2, 0.2]
+    x = torch.randn(4, 7, 5)
+    out, (h, s) = layer(x)
+    w_in, w_c, w_out = layer.weight_ih_l0.chunk(3)
+    u_in, u_c, u_out = layer.weight_hh_l0.chunk(3)
+    y, state = torch.zeros(4, 3), torch.zeros(4, 3)
+    for t in range(7):  # the paper's update, written out again
+        gate_in = torch.sigmoid(x[:, t] @ w_in.T + y @ u_in.T)
+        g = 4 / (1 + torch.exp(-(x[:, t] @ w_c.T + y @ u_c.T))) - 2
+        gate_out = torch.sigmoid(x[:, t] @ w_out.T + y @ u_out.T)
+        state = state + gate_in * g
+        y = gate_out * (2 / (1 + torch.exp(-state)) - 1)
+        torch.testing.assert_close(out[:, t], y)
+    torch.testing.assert_close((h[0], s[0]), (y, state))
+    with torch.no_grad():
+        layer.weight_hh_l0.zero_()
+    start = torch.randn(1, 4, 3, requires_grad=True)
+    _, (_, s) = layer(torch.randn(4, 50, 5), (torch.zeros(1, 4, 3), start))
+    (gradient,) = torch.autograd.grad(s.sum(), start)
+    torch.testing.assert_close(gradient, torch.ones_like(gradient))  # nothing forgotten
+    forgetting = LSTM(5, 3, batch_first=True)  # today's cell forgets: its gate is below 1
+    with torch.no_grad():
+        forgetting.weight_hh_l0.zero_()
+    start = torch.randn(1, 4, 3, requires_grad=True)
+    _, (_, c) = forgetting(torch.randn(4, 50, 5), (torch.zeros(1, 4, 3), start))
+    assert torch.autograd.grad(c.sum(), start)[0].abs().max() < 1e-3
+
+
+def test_the_1997_lstm_as_a_model_and_its_bad_options():
+    from keyarch.errors import BadInput, BadType
+    from keyarch.registry import create_model
+
+    model = create_model("lstm", forget_gate=False, bias=False, hidden_size=2, input_size=54)
+    # experiment 2c's network for p = 50: two cells, input and output gates, no biases
+    assert model.recurrent.weight_ih_l0.shape == (6, 54) and model.recurrent.bias is False
+    assert model(torch.randn(3, 9, 54), torch.tensor([9, 4, 2])).shape == (3, 2)
+    with pytest.raises(BadInput, match="forget_bias needs the forget gate"):
+        create_model("lstm", forget_gate=False, forget_bias=3.0)
+    with pytest.raises(BadInput, match="no fused kernel"):
+        create_model("lstm", forget_gate=False, fused=True)
+    with pytest.raises(BadType, match="forget_gate and bias must be True or False"):
+        create_model("lstm", forget_gate="no")

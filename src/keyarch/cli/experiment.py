@@ -24,6 +24,12 @@ def add(commands) -> None:
     )
     parser.add_argument("--data-dir", help="where the datasets are (then $KEYARCH_DATA, the cache)")
     parser.add_argument("--threads", type=positive_int, help="compute threads")
+    parser.add_argument(
+        "--rejudge", metavar="DIR",
+        help="judge the report in DIR again from its rows with this version's verdict rule "
+        "and rewrite it (nothing is trained; for experiments that keep no runs to read back: "
+        "the others are judged again by rerunning their command into the same folder)",
+    )  # fmt: skip
     parser.set_defaults(run=run)
 
 
@@ -40,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.name:
         raise BadInput("give an experiment name (keyarch experiment --list)")
+    if args.rejudge:
+        return _rejudge(args.name, Path(args.rejudge))
     if args.threads:
         import torch
 
@@ -51,6 +59,39 @@ def run(args: argparse.Namespace) -> int:
     words = ["keyarch", *(args.argv if args.argv is not None else sys.argv[1:])]
     report.command = shlex.join(words)
     path = report.write(out)
+    print(f"{report.name}: {report.verdict}. {report.reason}")
+    print(f"written: {path}", file=sys.stderr)
+    return 0
+
+
+def _rejudge(name: str, folder) -> int:
+    import importlib
+    import json
+    import sys
+
+    from keyarch.errors import BadInput
+    from keyarch.experiments import EXPERIMENTS
+
+    if name not in EXPERIMENTS:
+        raise BadInput(f"unknown experiment {name!r}; expected one of {', '.join(EXPERIMENTS)}")
+    module = importlib.import_module(EXPERIMENTS[name])
+    if not hasattr(module, "rejudge"):
+        raise BadInput(f"{name} reads its runs back: judge it again by rerunning its report's "
+                       "command into a copy of its folder, not with --rejudge")  # fmt: skip
+    if not (folder / "report.json").is_file():
+        raise BadInput(f"--rejudge: {folder} holds no report.json of {name}")
+    try:
+        made = json.loads((folder / "report.json").read_text()).get("name")
+    except (json.JSONDecodeError, AttributeError) as error:
+        raise BadInput(f"--rejudge: {folder / 'report.json'} is not a report: {error}") from None
+    if made != name:
+        raise BadInput(f"--rejudge: {folder} holds a report of {made!r}, not {name!r}")
+    try:
+        report = module.rejudge(folder)
+    except (TypeError, KeyError, ValueError) as error:  # fields missing or of other kinds
+        raise BadInput(f"--rejudge: {folder / 'report.json'} is not a whole report of {name}: "
+                       f"{error}") from None  # fmt: skip
+    path = report.write(folder)
     print(f"{report.name}: {report.verdict}. {report.reason}")
     print(f"written: {path}", file=sys.stderr)
     return 0

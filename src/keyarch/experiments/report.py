@@ -104,6 +104,20 @@ def verdict_from(directions: list[int]) -> str:
     return "partly reproduced" if any(d > 0 for d in directions) else "inconclusive at this budget"
 
 
+def judge(label: str, values: list[float], digits: int = 2) -> tuple[int, str]:
+    """One part of a claim, from its effect seed by seed, signed so that positive is the
+    claimed direction: its direction (as ``direction``) and a sentence for the report,
+    "label: +0.41 (95 % interval -0.60 to +1.42 over 3 seeds): within noise"."""
+    mean, low, high = interval(values)
+    sign = direction(values)
+    where = ("for the claim" if sign > 0 else "against the claim" if sign < 0
+             else "within noise")  # fmt: skip
+    if len(values) < 2:
+        return sign, f"{label}: {mean:+.{digits}f} (one seed, no spread): {where}"
+    return sign, (f"{label}: {mean:+.{digits}f} (95 % interval {low:+.{digits}f} to "
+                  f"{high:+.{digits}f} over {len(values)} seeds): {where}")  # fmt: skip
+
+
 def spread(values: list[float]) -> str:
     """'0.93 ± 0.02 (0.90-0.95)': mean, standard deviation and range over seeds."""
     if len(set(values)) == 1:  # one value, or the same every time: no spread to show

@@ -104,14 +104,22 @@ class Runs:
         self.root = Path(out if out is not None else self._scratch.name) / "runs"
         self.data_dir = data_dir
         self.read_back: list[str] = []  # runs found finished in the folder, not retrained
+        self.threads: list[int] = []  # the compute threads each run used (its summary.json)
 
     def note(self) -> str:
-        """A sentence for the report when some runs were read back."""
-        if not self.read_back:
-            return ""
-        return (f" {len(self.read_back)} run(s) were read back from an earlier invocation in "
-                "this folder, not trained again: the wall time above is this invocation's, "
-                "the runs' own are in their summaries.")  # fmt: skip
+        """Sentences for the report: the threads the runs used (which the command that
+        wrote the report may not show: it may have read them back) and how many were read
+        back."""
+        text = ""
+        if self.threads:
+            counts = sorted(set(self.threads))
+            text = (" The runs used " + " or ".join(map(str, counts)) + " compute thread"
+                    + "s" * (counts != [1]) + " each (their summary.json).")  # fmt: skip
+        if self.read_back:
+            text += (f" {len(self.read_back)} run(s) were read back from an earlier invocation "
+                     "in this folder, not trained again: the wall time above is this "
+                     "invocation's, the runs' own are in their summaries.")  # fmt: skip
+        return text
 
     def train(self, run_name: str, model: str, recipe: Recipe, *, dataset: str, seed: int,
               train_limit: int | None = None, test_limit: int | None = None,
@@ -154,6 +162,7 @@ class Runs:
             self.read_back.append(run_name)
         else:
             summary = train(config)
+        self.threads.append(int(summary.get("threads", config.threads)))
         with open(folder / "metrics.csv", newline="") as handle:
             epochs = [
                 {k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)

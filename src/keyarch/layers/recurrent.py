@@ -5,13 +5,16 @@ that step and to its own previous state, and is trained unrolled in time:
 
     Elman (1990):   h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
 
-    Hochreiter and Schmidhuber (1997), with the forget gate of Gers et al. (2000):
+    Hochreiter and Schmidhuber (1997), with the forget gate of Gers et al. (2000), ``LSTM``:
         i_t = sigmoid(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)      input gate
         f_t = sigmoid(W_if x_t + b_if + W_hf h_{t-1} + b_hf)      forget gate
         g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)         candidate cell
         o_t = sigmoid(W_io x_t + b_io + W_ho h_{t-1} + b_ho)      output gate
         c_t = f_t * c_{t-1} + i_t * g_t                           the cell state
         h_t = o_t * tanh(c_t)
+
+The 1997 cell itself (``LSTM1997``) has no forget gate, c_t = c_{t-1} + i_t * g_t, and squashes
+g into [-2, 2] and the cell output into [-1, 1] with stretched logistic sigmoids.
 
 The cell state is updated by a sum, not a product of weight matrices, so that a gradient
 can travel back over many steps without vanishing (the forget gate decides how much of the
@@ -51,6 +54,17 @@ def lstm_step(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     h = torch.sigmoid(o) * torch.tanh(c)
     return h, c
+
+
+def lstm1997_step(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """One step of the 1997 cell: ``(h, s) -> (h', s')`` with the gates stacked i, g, o
+    and no forget gate: the cell state only ever adds (the constant error carousel)."""
+    h, s = state
+    gates = F.linear(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
+    i, g, o = gates.chunk(3, dim=-1)
+    s = s + torch.sigmoid(i) * (4 * torch.sigmoid(g) - 2)  # g squashes into [-2, 2]
+    h = torch.sigmoid(o) * (2 * torch.sigmoid(s) - 1)  # h squashes into [-1, 1]
+    return h, s
 
 
 class _Cell(nn.Module):
@@ -107,10 +121,29 @@ class LSTMCell(_Cell):
         return lstm_step(x, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
 
 
+class LSTM1997Cell(_Cell):
+    """Hochreiter and Schmidhuber's 1997 cell: input and output gates around a cell state
+    that is never forgotten, ``s_t = s_{t-1} + i_t g(net_c)``, ``h_t = o_t h(s_t)``, with
+    ``g`` the logistic sigmoid stretched to [-2, 2] and ``h`` to [-1, 1] (the paper's
+    appendix A.1); weights uniform in [-0.2, 0.2] (section 5, experiments 1 and 2)."""
+
+    gates = 3
+
+    def reset_parameters(self) -> None:
+        for parameter in self.parameters():
+            nn.init.uniform_(parameter, -0.2, 0.2)
+
+    def forward(self, x, state: tuple[torch.Tensor, torch.Tensor] | None = None):
+        state = (self._zeros(x), self._zeros(x)) if state is None else state
+        return lstm1997_step(x, state, self.weight_ih, self.weight_hh, self.bias_ih,
+                             self.bias_hh)  # fmt: skip
+
+
 class _Recurrent(nn.Module):
     """A stack of recurrent layers unrolled over time, in one or both directions."""
 
     cell_type: type[_Cell] = RNNCell
+    kernel_type: type[nn.Module] | None = None  # PyTorch's fused equivalent, if any
     states = 1  # tensors in the recurrent state: h (RNN), h and c (LSTM)
 
     def __init__(
@@ -135,6 +168,8 @@ class _Recurrent(nn.Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.batch_first, self.dropout, self.bidirectional = batch_first, dropout, bidirectional
         self.bias = bias
+        if fused and self.kernel_type is None:
+            raise BadInput(f"{type(self).__name__}: no fused kernel exists (fused=False)")
         # the fast path: sequences of one length (no ``lengths``, not packed) go through
         # PyTorch's fused kernel with these same parameters (torch.func.functional_call on
         # an nn.RNN / nn.LSTM of the same shape): the same function, tested equal
@@ -291,3 +326,16 @@ class LSTM(_Recurrent):
                 parameter[h : 2 * h].fill_(value)
             elif name.startswith("bias_hh"):
                 parameter[h : 2 * h].fill_(0.0)
+
+
+class LSTM1997(_Recurrent):
+    """The LSTM as Hochreiter and Schmidhuber published it in 1997: input and output gates,
+    no forget gate (``LSTM1997Cell``), stacked and optionally bidirectional, returning
+    ``(outputs, (h, s))`` as ``LSTM`` does. Full back-propagation through time (the paper
+    truncated the gradient outside the cells); no fused kernel (PyTorch has none)."""
+
+    cell_type = LSTM1997Cell
+    states = 2
+
+    def _step(self, x, state, weights):
+        return lstm1997_step(x, state, *weights)

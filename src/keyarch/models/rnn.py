@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from keyarch.errors import BadInput, BadType
-from keyarch.layers.recurrent import LSTM, RNN
+from keyarch.layers.recurrent import LSTM, LSTM1997, RNN
 from keyarch.registry import Paper, check_count, register_model
 
 ELMAN = Paper(
@@ -68,7 +68,7 @@ class SequenceClassifier(nn.Module):
 
     def __init__(self, layer: type[nn.Module], *, input_size: int, hidden_size: int,
                  num_layers: int, num_classes: int, bidirectional: bool,
-                 fused: bool = False) -> None:  # fmt: skip
+                 fused: bool = False, bias: bool = True) -> None:  # fmt: skip
         super().__init__()
         for what, value in (("input_size", input_size), ("hidden_size", hidden_size),
                             ("num_layers", num_layers)):  # fmt: skip
@@ -76,7 +76,7 @@ class SequenceClassifier(nn.Module):
                 raise BadInput(f"{what} must be a whole number of at least 1, got {value!r}")
         self.input_size = input_size
         self.recurrent = layer(input_size, hidden_size, num_layers, batch_first=True,
-                               bidirectional=bidirectional, fused=fused)  # fmt: skip
+                               bidirectional=bidirectional, fused=fused, bias=bias)  # fmt: skip
         self.num_features = hidden_size * (2 if bidirectional else 1)
         self.num_classes = num_classes
         self.head = nn.Linear(self.num_features, num_classes) if num_classes else nn.Identity()
@@ -139,11 +139,21 @@ def rnn(*, num_classes: int = 2, input_size: int = FEATURES, hidden_size: int = 
             "outside the cells."))  # fmt: skip
 def lstm(*, num_classes: int = 2, input_size: int = FEATURES, hidden_size: int = 128,
          num_layers: int = 1, bidirectional: bool = False, forget_bias: float = 1.0,
+         forget_gate: bool = True, bias: bool = True,
          fused: bool = False) -> SequenceClassifier:  # fmt: skip
+    """``forget_gate=False``: the 1997 cell (``keyarch.layers.recurrent.LSTM1997``: input
+    and output gates only, weights uniform in [-0.2, 0.2]); ``bias=False``: no bias weights
+    (the 1997 paper's experiment 2c)."""
     num_classes = check_count(num_classes, "num_classes", "lstm")
-    model = SequenceClassifier(LSTM, input_size=input_size, hidden_size=hidden_size,
-                               num_layers=num_layers, bidirectional=bidirectional,
-                               num_classes=num_classes, fused=fused)  # fmt: skip
+    if not isinstance(forget_gate, bool) or not isinstance(bias, bool):
+        raise BadType(f"lstm: forget_gate and bias must be True or False, got "
+                      f"{forget_gate!r} and {bias!r}")  # fmt: skip
+    if not forget_gate and forget_bias != 1.0:
+        raise BadInput("lstm: forget_bias needs the forget gate (forget_gate=True)")
+    model = SequenceClassifier(LSTM if forget_gate else LSTM1997, input_size=input_size,
+                               hidden_size=hidden_size, num_layers=num_layers,
+                               bidirectional=bidirectional, num_classes=num_classes,
+                               fused=fused, bias=bias)  # fmt: skip
     if forget_bias != 1.0:
         model.recurrent.set_forget_bias(float(forget_bias))
     return model
