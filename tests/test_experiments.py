@@ -128,14 +128,15 @@ def test_lenet5_mnist_quick_profile_and_a_rerun_reads_its_runs_back(tmp_path):
 
 
 def test_captioning_end_to_end_quick_profile(tmp_path):
+    """No quick setting shows the paper's effect, which is about fine-tuning a *pretrained*
+    CNN: EfficientNet-Lite0 from its ImageNet weights, 64 px, 4 epochs of 1,536 images
+    took minutes and left all three schedules below the blind caption's BLEU-4. So this
+    profile (a random small encoder) checks the three schedules and the baselines run, and
+    neither it nor docs/experiments.md claims a direction for it."""
     report = run_experiment("captioning-end-to-end", out=tmp_path)
     rows = {r["variant"]: r for r in report.rows}
     assert set(rows) == {"frozen", "joint from the start", "two-phase"}
     assert rows["two-phase"]["frozen_epochs"] == 1 and rows["frozen"]["frozen_epochs"] == 4
-    # a frozen encoder that was never trained (a random one) describes little: training the
-    # CNN with the LSTM puts the captions ahead
-    assert rows["joint from the start"]["test_bleu4"] > rows["frozen"]["test_bleu4"]
-    assert rows["two-phase"]["test_bleu4"] > rows["frozen"]["test_bleu4"]
     assert report.verdict == "inconclusive at this budget"  # one seed resolves nothing
     assert "*reversed*" in report.result and "*blind*" in report.result
     assert (tmp_path / "val_exact_match.png").read_bytes()[:4] == b"\x89PNG"
@@ -143,12 +144,17 @@ def test_captioning_end_to_end_quick_profile(tmp_path):
 
 @needs_cifar
 def test_alexnet_tricks_quick_profile(tmp_path):
+    """No quick setting shows the paper's effects: the one the full profile resolves, 10-crop
+    testing, is about a point of test error there, two of the quick profile's 500 test
+    images, and the others are within noise even in full. So this profile checks that the
+    variants train and are scored both ways, and neither it nor docs/experiments.md claims
+    a direction for it."""
     report = run_experiment("alexnet-tricks", out=tmp_path, data_dir=DATA)
     rows = {r["variant"]: r for r in report.rows}
     assert set(rows) == {"AlexNet (all choices)", "no dropout"}
-    # without dropout the network fits its training images faster
-    assert rows["no dropout"]["train_loss"] < rows["AlexNet (all choices)"]["train_loss"]
-    assert rows["AlexNet (all choices)"]["tencrop_error_percent"] < 90
+    for row in rows.values():  # both learn something in 3 epochs (chance: 90 % error)
+        assert row["test_error_percent"] < 88 and row["tencrop_error_percent"] < 88, row
+    assert report.verdict == "inconclusive at this budget"  # one seed resolves nothing
 
 
 @needs_cifar
@@ -164,8 +170,9 @@ def test_efficiency_frontier_quick_profile_more_operations_buy_accuracy(tmp_path
     # the direction: sixty times the operations buy accuracy even at this budget
     assert rows["ResNet-20"]["test_top1_percent"] > rows["LeNet-5 (modern)"]["test_top1_percent"]
     assert rows["LeNet-5 (modern)"]["test_top1_percent"] > 15  # both learn: chance is 10
-    # one of the three checks can be made with two members: never more than "partly"
-    assert report.verdict == "partly reproduced" and "operations buy accuracy" in report.reason
+    # one of the three parts can be judged with two members, and one seed resolves nothing
+    assert report.verdict == "inconclusive at this budget"
+    assert "operations buy accuracy" in report.reason
     assert "| `resnet18` | 69.8 |" in report.result  # the published side, from the cards
     assert (tmp_path / "accuracy_vs_macs.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -184,22 +191,35 @@ def test_efficiency_frontier_verdict_checks_each_part_of_the_claim():
     macs = {"LeNet": 1e6, "ResNet": 4e7, "VGG-11": 1.5e8, "DenseNet": 3e8}
     parameters = {"LeNet": 6e4, "ResNet": 3e5, "VGG-11": 1e7, "DenseNet": 8e5}
     years = {"LeNet": 1998, "ResNet": 2015, "VGG-11": 2014, "DenseNet": 2016}
+
+    def seeds(means: dict[str, float], jitter=(-0.3, 0.0, 0.3)) -> dict[str, list[float]]:
+        return {label: [m + j for j in jitter] for label, m in means.items()}
+
     accuracy = {"LeNet": 40.0, "ResNet": 50.0, "VGG-11": 35.0, "DenseNet": 52.0}
-    verdict, reason = judge(macs, parameters, accuracy, years)
+    verdict, reason = judge(macs, parameters, seeds(accuracy), years)
     assert verdict == "reproduced", reason
-    # DenseNet is more accurate but costs more: only ResNet dominates
-    assert "VGG-11 (35.0 %) is dominated by ResNet (50.0 %) (fewer" in reason
+    # DenseNet is more accurate but costs more: only ResNet is a candidate, and it is ahead
+    assert "dominated by a design of its year or later" in reason
+    assert "ResNet less VGG-11, points: +15.00" in reason and "DenseNet less" not in reason
     # only an older design beats VGG: not the claim (later designs match it)
     older = {**accuracy, "ResNet": 30.0, "DenseNet": 45.0}
-    verdict, reason = judge(macs, parameters, older, years)
-    assert "VGG-11 is not dominated" in reason and verdict == "partly reproduced"
+    verdict, reason = judge(macs, parameters, seeds(older), years)
+    assert "ResNet less VGG-11, points: -5.00" in reason and verdict == "not reproduced"
     # returns that grow along the frontier
     growing = {**accuracy, "ResNet": 41.0, "DenseNet": 60.0}
-    verdict, reason = judge(macs, parameters, growing, years)
-    assert "do not diminish" in reason and verdict == "partly reproduced"
+    verdict, reason = judge(macs, parameters, seeds(growing), years)
+    assert "the returns diminish" in reason and "against the claim" in reason
+    assert verdict == "not reproduced"
+    # the same means with seeds that disagree more than the gaps: nothing is resolved
+    swings = {"LeNet": (6, -1, -5), "ResNet": (-6, 1, 5), "VGG-11": (6, -1, -5),
+              "DenseNet": (0, 10, -10)}  # fmt: skip
+    noisy = {label: [m + d for d in swings[label]] for label, m in accuracy.items()}
+    verdict, reason = judge(macs, parameters, noisy, years)
+    assert verdict == "inconclusive at this budget", reason
     # the cheapest is the most accurate: nothing is bought, nothing on the frontier
-    verdict, reason = judge(macs, parameters, {**accuracy, "LeNet": 60.0}, years)
-    assert "do not buy" in reason and "checks could be made" in reason
+    verdict, reason = judge(macs, parameters, seeds({**accuracy, "LeNet": 60.0}), years)
+    assert "(the next most accurate) less LeNet (the cheapest)" in reason
+    assert "parts could be judged" in reason and verdict == "not reproduced"
 
 
 def test_spearman_rank_correlation():
@@ -277,3 +297,40 @@ def test_the_verdict_rule_needs_each_effect_outside_its_spread():
     # the 95 % interval of Student's t: 3 seeds, mean 2, sd 1 -> 2 ± 4.303 / sqrt(3)
     mean, low, high = interval([1.0, 2.0, 3.0])
     assert (mean, round(high - mean, 3)) == (2.0, round(4.303 / 3**0.5, 3))
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_docs_experiments_table_is_the_one_made_from_the_reports():
+    """docs/experiments.md's table says what each full report says: verdict, seeds and the
+    command (regenerate: python -m keyarch.experiments.summary docs/experiments)."""
+    from keyarch.experiments.summary import table
+
+    made = table(ROOT / "docs" / "experiments")
+    assert "not run" not in made
+    assert made in (ROOT / "docs" / "experiments.md").read_text()
+
+
+def test_a_report_is_judged_again_from_its_rows(tmp_path, capsys):
+    """relu-vs-tanh keeps no runs to read back: ``--rejudge`` applies this version's rule to
+    the rows of a report, trains nothing and names what is wrong with the folder."""
+    import shutil
+
+    folder = tmp_path / "relu"
+    shutil.copytree(ROOT / "docs" / "experiments" / "relu-vs-tanh-full", folder)
+    report = json.loads((folder / "report.json").read_text())
+    report["verdict"], report["reason"] = "not reproduced", "an older rule"
+    (folder / "report.json").write_text(json.dumps(report))
+    code, out, err = cli_status(capsys, ["experiment", "relu-vs-tanh", "--rejudge", str(folder)])
+    assert code == 0, err
+    again = json.loads((folder / "report.json").read_text())
+    assert again["verdict"] == "reproduced" and "1.8x" in again["reason"]
+    assert again["rows"] == report["rows"] and again["command"] == report["command"]
+    code, _, err = cli_status(capsys, ["experiment", "lenet5-mnist", "--rejudge", str(folder)])
+    assert code == 2 and "reads its runs back" in err
+    code, _, err = cli_status(capsys, ["experiment", "relu-vs-tanh", "--rejudge", str(tmp_path)])
+    assert code == 2 and "holds no report.json" in err
+    (folder / "report.json").write_text("{")
+    code, _, err = cli_status(capsys, ["experiment", "relu-vs-tanh", "--rejudge", str(folder)])
+    assert code == 2 and "is not a report" in err

@@ -37,15 +37,16 @@ class Report:
     figures: list[str] = field(default_factory=list)  # PNG names in the folder
     command: str = ""
     wall_seconds: float = 0.0
+    note: str = ""  # how the report came to be, when not simply by its command (markdown)
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {self.verdict!r}")
 
     def markdown(self) -> str:
-        lines = [
-            f"# {self.name}",
-            "",
+        lines = [f"# {self.name}", ""]
+        lines += [f"> {self.note}", ""] if self.note else []
+        lines += [
             f"**Claim.** {self.claim} ({self.source})",
             "",
             f"**Setup** (profile `{self.profile}`, {self.seeds} seed"
