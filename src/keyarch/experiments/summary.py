@@ -1,10 +1,11 @@
 """The table of docs/experiments.md, made from the report folders so that it cannot say
 other than they do.
 
-    python -m keyarch.experiments.summary docs/experiments
+    .venv/bin/python -m keyarch.experiments.summary docs/experiments
 
-prints one row per experiment (in ``EXPERIMENTS`` order) read from
-``docs/experiments/NAME-full/report.json``: the claim's source, the verdict, the seeds, the
+prints (``--write docs/experiments.md``: writes between the file's markers) one row per
+experiment (in ``EXPERIMENTS`` order) read from
+``docs/experiments/NAME-full/report.json``: the claim and its source, the verdict, the seeds, the
 command that wrote the report. tests/test_docs.py checks that docs/experiments.md holds
 exactly this table between its markers.
 """
@@ -25,7 +26,7 @@ def table(folder: str | Path) -> str:
     """The markdown table of the full reports in ``folder``."""
     lines = [
         BEGIN,
-        "| Experiment | Source | Verdict | Seeds | Command |",
+        "| Experiment | Claim (source) | Verdict | Seeds | Command |",
         "|---|---|---|---:|---|",
     ]
     for name in EXPERIMENTS:
@@ -35,19 +36,32 @@ def table(folder: str | Path) -> str:
             continue
         report = json.loads(path.read_text())
         lines.append(
-            f"| [{name}](experiments/{name}-full/report.md) | {report['source']} | "
+            f"| [{name}](experiments/{name}-full/report.md) | {report['claim']} "
+            f"({report['source']}) | "
             f"{report['verdict']} | {report['seeds']} | `{report['command']}` |"
         )
     return "\n".join([*lines, END])
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``DIR``: print the table; ``DIR --write FILE``: put it between FILE's markers."""
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1 or not Path(args[0]).is_dir():
-        print("usage: python -m keyarch.experiments.summary DIR (the report folders)",
-              file=sys.stderr)  # fmt: skip
+    usage = "usage: python -m keyarch.experiments.summary DIR [--write FILE]"
+    if len(args) not in (1, 3) or not Path(args[0]).is_dir():
+        print(f"{usage} (DIR: the report folders)", file=sys.stderr)
         return 2
-    print(table(args[0]))
+    made = table(args[0])
+    if len(args) == 1:
+        print(made)
+        return 0
+    path = Path(args[2])
+    text = path.read_text() if args[1] == "--write" and path.is_file() else ""
+    if BEGIN not in text or END not in text:
+        print(f"{usage} (FILE must exist and hold the table's markers)", file=sys.stderr)
+        return 2
+    before, rest = text.split(BEGIN, 1)
+    path.write_text(before + made + rest.split(END, 1)[1])
+    print(f"written: {path}", file=sys.stderr)
     return 0
 
 
