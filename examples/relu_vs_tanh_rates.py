@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from keyarch.cli.common import positive_int
 from keyarch.experiments.relu_vs_tanh import (
     ACTIVATIONS,
     GRID,
@@ -43,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", required=True, help="where cifar10-jpeg is")
     parser.add_argument("--out", required=True, help="the JSON file to write")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=positive_int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     started = time.perf_counter()

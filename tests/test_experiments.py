@@ -186,25 +186,27 @@ def test_pareto_frontier_keeps_members_more_accurate_than_every_cheaper_one():
 
 
 def test_efficiency_frontier_verdict_checks_each_part_of_the_claim():
-    from keyarch.experiments.efficiency_frontier import judge
+    from keyarch.experiments.efficiency_frontier import judge_claim as judge
 
     macs = {"LeNet": 1e6, "ResNet": 4e7, "VGG-11": 1.5e8, "DenseNet": 3e8}
     parameters = {"LeNet": 6e4, "ResNet": 3e5, "VGG-11": 1e7, "DenseNet": 8e5}
     years = {"LeNet": 1998, "ResNet": 2015, "VGG-11": 2014, "DenseNet": 2016}
 
-    def seeds(means: dict[str, float], jitter=(-0.3, 0.0, 0.3)) -> dict[str, list[float]]:
-        return {label: [m + j for j in jitter] for label, m in means.items()}
+    def seeds(means: dict[str, float]) -> dict[str, list[float]]:  # each its own small swing
+        swing = {"LeNet": (-0.3, 0.0, 0.3), "ResNet": (0.2, -0.4, 0.1),
+                 "VGG-11": (0.0, 0.3, -0.2), "DenseNet": (-0.1, 0.4, -0.4)}  # fmt: skip
+        return {label: [m + d for d in swing[label]] for label, m in means.items()}
 
     accuracy = {"LeNet": 40.0, "ResNet": 50.0, "VGG-11": 35.0, "DenseNet": 52.0}
     verdict, reason = judge(macs, parameters, seeds(accuracy), years)
     assert verdict == "reproduced", reason
     # DenseNet is more accurate but costs more: only ResNet is a candidate, and it is ahead
     assert "dominated by a design of its year or later" in reason
-    assert "ResNet less VGG-11, points: +15.00" in reason and "DenseNet less" not in reason
+    assert "ResNet less VGG-11, points: +14.93" in reason and "DenseNet less" not in reason
     # only an older design beats VGG: not the claim (later designs match it)
     older = {**accuracy, "ResNet": 30.0, "DenseNet": 45.0}
     verdict, reason = judge(macs, parameters, seeds(older), years)
-    assert "ResNet less VGG-11, points: -5.00" in reason and verdict == "not reproduced"
+    assert "ResNet less VGG-11, points: -5.0" in reason and verdict == "not reproduced"
     # returns that grow along the frontier
     growing = {**accuracy, "ResNet": 41.0, "DenseNet": 60.0}
     verdict, reason = judge(macs, parameters, seeds(growing), years)
@@ -285,6 +287,13 @@ def test_the_verdict_rule_needs_each_effect_outside_its_spread():
     assert verdict_from([0, 0]) == "inconclusive at this budget"
     assert verdict_from([1, -1]) == "not reproduced"
     assert verdict_from([]) == "inconclusive at this budget"
+    # readings that agree because they are coarse are not a spread of zero: tanh capped at
+    # 50 epochs and ReLU read to a fifth of an epoch in both seeds
+    assert direction([0.2, 0.2]) == 1 and direction([0.2, 0.2], resolution=0.2) == 0
+    assert direction([43.8, 43.8], resolution=0.2) == 1
+    # a profile that judges fewer parts than the claim has cannot reproduce it
+    assert verdict_from([1], parts=2) == "partly reproduced"
+    assert verdict_from([1, 1], parts=2) == "reproduced"
     # each part's sentence says where its interval lies
     assert judge("pooling", inside) == (
         0,
@@ -327,10 +336,23 @@ def test_a_report_is_judged_again_from_its_rows(tmp_path, capsys):
     again = json.loads((folder / "report.json").read_text())
     assert again["verdict"] == "reproduced" and "1.8x" in again["reason"]
     assert again["rows"] == report["rows"] and again["command"] == report["command"]
-    code, _, err = cli_status(capsys, ["experiment", "lenet5-mnist", "--rejudge", str(folder)])
-    assert code == 2 and "reads its runs back" in err
-    code, _, err = cli_status(capsys, ["experiment", "relu-vs-tanh", "--rejudge", str(tmp_path)])
-    assert code == 2 and "holds no report.json" in err
-    (folder / "report.json").write_text("{")
+    assert again["note"].startswith("Run into a scratch folder")  # the hand note is kept
+    assert again["note"].endswith("with nothing trained again.")
+    bad = {  # arguments -> what the one line on stderr names
+        ("lenet5-mnist", "--rejudge", str(folder)): "reads its runs back",
+        ("lstm-vs-rnn", "--rejudge", str(folder)): "holds a report of 'relu-vs-tanh'",
+        ("relu-vs-tanh", "--rejudge", str(tmp_path)): "report.json is missing",
+        ("relu-vs-tanh", "--rejudge", ""): "give the folder",
+        ("relu-vs-tanh", "--rejudge", str(folder), "--seeds", "3"): "drop --seeds",
+    }
+    for arguments, message in bad.items():
+        code, _, err = cli_status(capsys, ["experiment", *arguments])
+        assert code == 2 and message in err and err.count("\n") == 1, (arguments, err)
+    (folder / "report.md").unlink()
     code, _, err = cli_status(capsys, ["experiment", "relu-vs-tanh", "--rejudge", str(folder)])
-    assert code == 2 and "is not a report" in err
+    assert code == 2 and "report.md is missing" in err
+    for broken in (b"{", b"\xff\xfe", b'{"name": "relu-vs-tanh"}'):  # not JSON, UTF-8, whole
+        (folder / "report.json").write_bytes(broken)
+        (folder / "report.md").write_text("# relu-vs-tanh\n")
+        code, _, err = cli_status(capsys, ["experiment", "relu-vs-tanh", "--rejudge", str(folder)])
+        assert code == 2 and "is not a report" in err, err

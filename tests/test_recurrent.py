@@ -186,7 +186,10 @@ def test_the_1997_lstm_as_a_model_and_its_bad_options():
     model = create_model("lstm", forget_gate=False, bias=False, hidden_size=2, input_size=54)
     # experiment 2c's network for p = 50: two cells, input and output gates, no biases
     assert model.recurrent.weight_ih_l0.shape == (6, 54) and model.recurrent.bias is False
-    assert model(torch.randn(3, 9, 54), torch.tensor([9, 4, 2])).shape == (3, 2)
+    x, lengths = torch.randn(3, 9, 54), torch.tensor([9, 4, 2])
+    scores = model(x, lengths)  # read at each sequence's own last step, as if cut there
+    for row, length in enumerate(lengths.tolist()):
+        torch.testing.assert_close(scores[row], model(x[row : row + 1, :length])[0])
     with pytest.raises(BadInput, match="forget_bias needs the forget gate"):
         create_model("lstm", forget_gate=False, forget_bias=3.0)
     with pytest.raises(BadInput, match="no fused kernel"):

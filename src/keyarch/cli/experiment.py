@@ -27,8 +27,9 @@ def add(commands) -> None:
     parser.add_argument(
         "--rejudge", metavar="DIR",
         help="judge the report in DIR again from its rows with this version's verdict rule "
-        "and rewrite it (nothing is trained; for experiments that keep no runs to read back: "
-        "the others are judged again by rerunning their command into the same folder)",
+        "and rewrite it (nothing is trained; for experiments that keep no runs to read back, "
+        "relu-vs-tanh and lstm-vs-rnn: the others are judged again by moving report.md, "
+        "report.json and results.csv aside and rerunning the report's command)",
     )  # fmt: skip
     parser.set_defaults(run=run)
 
@@ -46,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.name:
         raise BadInput("give an experiment name (keyarch experiment --list)")
-    if args.rejudge:
-        return _rejudge(args.name, Path(args.rejudge))
+    if args.rejudge is not None:
+        return _rejudge(args)
     if args.threads:
         import torch
 
@@ -64,33 +65,32 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rejudge(name: str, folder) -> int:
+def _rejudge(args) -> int:
     import importlib
-    import json
     import sys
+    from pathlib import Path
 
     from keyarch.errors import BadInput
     from keyarch.experiments import EXPERIMENTS
 
-    if name not in EXPERIMENTS:
-        raise BadInput(f"unknown experiment {name!r}; expected one of {', '.join(EXPERIMENTS)}")
-    module = importlib.import_module(EXPERIMENTS[name])
+    if not args.rejudge:
+        raise BadInput("--rejudge: give the folder of the report to judge again")
+    flags = {"--seeds": args.seeds, "--out": args.out, "--data-dir": args.data_dir,
+             "--threads": args.threads}  # fmt: skip
+    given = [flag for flag, value in flags.items() if value is not None]
+    if given:
+        raise BadInput(f"--rejudge trains nothing and writes into its own folder: drop "
+                       f"{', '.join(given)}")  # fmt: skip
+    if args.name not in EXPERIMENTS:
+        raise BadInput(f"unknown experiment {args.name!r}; expected one of "
+                       f"{', '.join(EXPERIMENTS)}")  # fmt: skip
+    module = importlib.import_module(EXPERIMENTS[args.name])
     if not hasattr(module, "rejudge"):
-        raise BadInput(f"{name} reads its runs back: judge it again by rerunning its report's "
-                       "command into a copy of its folder, not with --rejudge")  # fmt: skip
-    if not (folder / "report.json").is_file():
-        raise BadInput(f"--rejudge: {folder} holds no report.json of {name}")
-    try:
-        made = json.loads((folder / "report.json").read_text()).get("name")
-    except (json.JSONDecodeError, AttributeError) as error:
-        raise BadInput(f"--rejudge: {folder / 'report.json'} is not a report: {error}") from None
-    if made != name:
-        raise BadInput(f"--rejudge: {folder} holds a report of {made!r}, not {name!r}")
-    try:
-        report = module.rejudge(folder)
-    except (TypeError, KeyError, ValueError) as error:  # fields missing or of other kinds
-        raise BadInput(f"--rejudge: {folder / 'report.json'} is not a whole report of {name}: "
-                       f"{error}") from None  # fmt: skip
+        raise BadInput(f"{args.name} reads its runs back: to judge it again, move its "
+                       "report.md, report.json and results.csv out of the folder and rerun "
+                       "the report's command (it trains nothing that finished)")  # fmt: skip
+    folder = Path(args.rejudge)
+    report = module.rejudge(folder)  # BadInput for a folder without a whole report
     path = report.write(folder)
     print(f"{report.name}: {report.verdict}. {report.reason}")
     print(f"written: {path}", file=sys.stderr)

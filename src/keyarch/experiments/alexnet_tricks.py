@@ -22,7 +22,15 @@ import statistics
 import time
 from dataclasses import replace
 
-from keyarch.experiments.report import Report, judge, pyplot, save_figure, spread, verdict_from
+from keyarch.experiments.report import (
+    Report,
+    describe,
+    judge,
+    pyplot,
+    save_figure,
+    spread,
+    verdict_from,
+)
 from keyarch.experiments.training import Runs, slug
 from keyarch.train.recipes import get_recipe
 
@@ -62,12 +70,12 @@ def dropout_part(effect: list[float], test: list[float], train: list[float]) -> 
     noise, whatever dropout does to the test error."""
     overfit, text = judge("without dropout: test error less training error (points)",
                           [t - r for t, r in zip(test, train, strict=True)])  # fmt: skip
-    sign, effect_text = judge("no dropout: test error less the full network's (points)", effect)
+    label = "no dropout: test error less the full network's (points)"
     if overfit > 0:
+        sign, effect_text = judge(label, effect)
         return sign, f"{effect_text} ({text})"
-    measured = effect_text.rsplit(": ", 1)[0]  # the effect without its resolution
-    return 0, (f"{measured}, not judged: {text}, so at this budget there is no overfitting "
-               "for dropout to prevent")  # fmt: skip
+    return 0, (f"{describe(label, effect)}, not judged: {text}, so at this budget there is no "
+               "overfitting for dropout to prevent")  # fmt: skip
 
 
 def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=None) -> Report:
@@ -130,9 +138,13 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
     if "no dropout" in effects:
         parts.append(dropout_part(effects["no dropout"], values("no dropout"),
                                   values("no dropout", "train_error_percent")))  # fmt: skip
-    parts.append(judge("10 crops: centre-crop test error less the 10-crop one (points)",
-                       [-c for c in crops]))  # fmt: skip
-    verdict = verdict_from([sign for sign, _ in parts])
+    if all(c == c for c in crops):  # NaN: a run scored without 10 crops
+        parts.append(judge("10 crops: centre-crop test error less the 10-crop one (points)",
+                           [-c for c in crops]))  # fmt: skip
+    else:
+        parts.append((0, "10 crops: not judged, a run was scored without them"))
+    # the whole claim has a part per choice switched off and one for 10 crops
+    verdict = verdict_from([sign for sign, _ in parts], parts=len(VARIANTS))
     reason = "; ".join(text for _, text in parts) + "."
     if profile == "quick":
         reason += " (quick profile: a few epochs on a subset)"

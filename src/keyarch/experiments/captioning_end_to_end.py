@@ -32,8 +32,9 @@ from dataclasses import replace
 
 from keyarch.experiments.report import (
     Report,
-    direction,
+    describe,
     interval,
+    judge,
     pyplot,
     save_figure,
     spread,
@@ -134,16 +135,13 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
         "two-phase beats frozen": paired(TWO_PHASE, FROZEN, "test_exact_match"),
         "two-phase beats joint from the start": paired(TWO_PHASE, JOINT, "test_exact_match"),
     }
-    directions = [direction(d) if len(d) > 1 else 0 for d in parts.values()]
-    effects = []
-    for (name, differences), sign in zip(parts.items(), directions, strict=True):
-        mean, low, high = interval(differences)
-        where = {1: "resolved for", -1: "resolved against", 0: "within noise"}[sign]
-        effects.append(f"{name}: test exact match {mean:+.3f} (95 % interval {low:+.3f} to "
-                       f"{high:+.3f} over {len(differences)} seeds, paired), {where}")  # fmt: skip
+    judged = [judge(f"{name}: test exact match, paired", differences, digits=3)
+              for name, differences in parts.items()]  # fmt: skip
+    directions = [sign for sign, _ in judged]
+    effects = [text for _, text in judged]
     for name, (a, b) in {"joint from the start against frozen": (JOINT, FROZEN)}.items():
-        mean, low, high = interval(paired(a, b, "test_exact_match"))
-        effects.append(f"beside the claim, {name}: {mean:+.3f} ({low:+.3f} to {high:+.3f})")
+        effects.append("beside the claim, " + describe(name, paired(a, b, "test_exact_match"),
+                                                       digits=3))  # fmt: skip
     verdict = verdict_from(directions)
     reason = "; ".join(effects) + "."
     if seeds < 2:

@@ -93,18 +93,27 @@ def first_to_last(norms: list[float]) -> float:
     return norms[0] / norms[-2]
 
 
-def trained_gradient_norms(name: str, folder, x: torch.Tensor, y: torch.Tensor) -> list[float]:
-    """``gradient_norms`` of a trained run's weights, kept beside them in
-    ``gradient_norms.json`` so that the report can be rebuilt from the run folder without
-    its weights (which the committed copies leave out)."""
-    saved = Path(folder) / "gradient_norms.json"
+def trained_gradient_norms(name: str, folder, x: torch.Tensor, y: torch.Tensor,
+                           probe: str) -> list[float]:  # fmt: skip
+    """``gradient_norms`` of a trained run's weights on the probe batch (``x``, ``y``, named
+    ``probe``), kept beside them in ``gradient_norms.json`` so that the report can be
+    rebuilt from the run folder without its weights (which the committed copies leave out);
+    norms saved for another probe are measured again, or refused without the weights."""
+    from keyarch.errors import BadInput
+
+    saved, weights = Path(folder) / "gradient_norms.json", Path(folder) / "model.safetensors"
     if saved.is_file():
-        return [float(n) for n in json.loads(saved.read_text())["gradient_norms"]]
+        kept = json.loads(saved.read_text())
+        if kept.get("probe") == probe:
+            return [float(n) for n in kept["gradient_norms"]]
+        if not weights.is_file():
+            raise BadInput(f"{saved} holds gradient norms on {kept.get('probe')!r}, not on "
+                           f"{probe!r}, and the run's weights are not there to measure "
+                           "again")  # fmt: skip
     model = create_model(name, num_classes=10)
-    load_model_weights(model, Path(folder) / "model.safetensors")
+    load_model_weights(model, weights)
     norms = gradient_norms(model, x, y)
-    atomic_write(saved, json.dumps({"probe": f"{BATCH} fixed training images",
-                                    "gradient_norms": norms}).encode())  # fmt: skip
+    atomic_write(saved, json.dumps({"probe": probe, "gradient_norms": norms}).encode())
     return norms
 
 
@@ -138,7 +147,8 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
             errors.setdefault(name, []).append(
                 (curves[name, seed][-1], 100 * (1 - float(result.summary["test_top1"])))
             )
-            norms = trained_gradient_norms(name, result.folder, x, y)
+            norms = trained_gradient_norms(name, result.folder, x, y,
+                                           f"{BATCH} fixed training images of {title}")  # fmt: skip
             trained_norms.setdefault(name, norms)
             rows.append({"part": "B", "model": name, "seed": seed,
                          "when": f"after {settings['epochs']} epochs",
@@ -218,7 +228,7 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
             judge("ResNet-20's training error less ResNet-56's (points)",
                   [-g for g in gap("resnet")]),
         ]  # fmt: skip
-    verdict = verdict_from([sign for sign, _ in parts])
+    verdict = verdict_from([sign for sign, _ in parts], parts=3)
     reason = (
         "; ".join(text for _, text in parts) + ". "
         if parts

@@ -43,8 +43,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from keyarch.analysis import count_macs, count_parameters
-from keyarch.experiments.report import Report, pyplot, save_figure, spread, verdict_from
-from keyarch.experiments.report import judge as judge_part
+from keyarch.experiments.report import Report, judge, pyplot, save_figure, spread, verdict_from
 from keyarch.experiments.training import Runs, slug
 from keyarch.registry import create_model, model_card
 from keyarch.train.recipes import Recipe, get_recipe
@@ -185,8 +184,8 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
         f"{label} ({mean_accuracy[label]:.1f} %)" for label in frontier)]  # fmt: skip
     parameters = {m.label: first[m.label]["parameters"] for m in members}
     years = {m.label: model_card(m.model).year for m in members}
-    verdict, reason = judge(macs, parameters, {m.label: accuracies(m.label) for m in members},
-                            years)  # fmt: skip
+    per_seed = {m.label: accuracies(m.label) for m in members}
+    verdict, reason = judge_claim(macs, parameters, per_seed, years)
     paired = [label for label in mean_accuracy if label in published]
     if len(paired) >= 3:
         rho = spearman([mean_accuracy[label] for label in paired],
@@ -238,8 +237,9 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
     )
 
 
-def judge(macs: dict[str, int], parameters: dict[str, int], accuracy: dict[str, list[float]],
-          years: dict[str, int]) -> tuple[str, str]:  # fmt: skip
+def judge_claim(macs: dict[str, int], parameters: dict[str, int],
+                accuracy: dict[str, list[float]],
+                years: dict[str, int]) -> tuple[str, str]:  # fmt: skip
     """The verdict and its reason from each member's mult-adds, parameters, accuracy seed
     by seed and paper year, each part decided by ``keyarch.experiments.report``'s rule on
     its per-seed difference: operations buy accuracy (the most accurate member against the
@@ -260,11 +260,11 @@ def judge(macs: dict[str, int], parameters: dict[str, int], accuracy: dict[str, 
         best = max(mean, key=mean.get)
         if best == cheapest:  # nothing bought: the cheapest is ahead of all the rest
             second = max((label for label in mean if label != cheapest), key=mean.get)
-            sign, text = judge_part(f"operations buy accuracy: {second} (the next most "
+            sign, text = judge(f"operations buy accuracy: {second} (the next most "
                                     f"accurate) less {cheapest} (the cheapest), points",
                                     differences(second, cheapest))  # fmt: skip
         else:
-            sign, text = judge_part(f"operations buy accuracy: {best} ({mean[best]:.1f} %, "
+            sign, text = judge(f"operations buy accuracy: {best} ({mean[best]:.1f} %, "
                                     f"{macs[best] / 1e6:.1f} M mult-adds) less {cheapest} "
                                     f"({mean[cheapest]:.1f} %, {macs[cheapest] / 1e6:.2f} M), "
                                     "points", differences(best, cheapest))  # fmt: skip
@@ -275,7 +275,7 @@ def judge(macs: dict[str, int], parameters: dict[str, int], accuracy: dict[str, 
         def slope(pair: list[str]) -> list[float]:
             return [d / math.log2(macs[pair[1]] / macs[pair[0]]) for d in differences(*pair[::-1])]
 
-        parts.append(judge_part(
+        parts.append(judge(
             f"the returns diminish: points per doubling of mult-adds on the frontier's first "
             f"step ({' -> '.join(first)}) less on its last ({' -> '.join(last)})",
             [a - b for a, b in zip(slope(first), slope(last), strict=True)]))  # fmt: skip
@@ -283,7 +283,7 @@ def judge(macs: dict[str, int], parameters: dict[str, int], accuracy: dict[str, 
         cheaper = [label for label in accuracy if label != VGG
                    and years[label] >= years[VGG]
                    and macs[label] < macs[VGG] and parameters[label] < parameters[VGG]]  # fmt: skip
-        judged = [judge_part(f"{label} less {VGG}, points", differences(label, VGG))
+        judged = [judge(f"{label} less {VGG}, points", differences(label, VGG))
                   for label in cheaper]  # fmt: skip
         signs = [sign for sign, _ in judged]
         sign = 1 if 1 in signs else -1 if signs and all(s < 0 for s in signs) else 0

@@ -91,11 +91,12 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
             f"{mine[0]['parameters']:,} | {statistics.mean(r['seconds'] for r in mine):.0f} |"
         )
     # the claim, part by part and seed by seed, each signed so that positive is the paper's
-    # side: the error within TOLERANCE of the paper's, and lower with distortions
+    # side: the error no more than TOLERANCE above the paper's (below it counts: the claim
+    # is what LeNet-5 reaches), and lower with distortions
     faithful = errors("LeNet-5 (paper)")
-    parts = [judge(f"LeNet-5: {TOLERANCE} points less its distance from the paper's "
-                   f"{PAPER_ERROR} % (test error {spread(faithful)} %)",
-                   [TOLERANCE - abs(e - PAPER_ERROR) for e in faithful])]  # fmt: skip
+    parts = [judge(f"LeNet-5: the paper's {PAPER_ERROR} % plus {TOLERANCE} points less its "
+                   f"test error here ({spread(faithful)} %)",
+                   [PAPER_ERROR + TOLERANCE - e for e in faithful])]  # fmt: skip
     if "LeNet-5 + distortions" in settings["variants"]:
         distorted = errors("LeNet-5 + distortions")
         parts.append(judge(f"distortions: test error without less with (points; the paper "
@@ -107,7 +108,7 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
         reason += (f"; a full C3 {spread(errors('LeNet-5, full C3'))} % (no figure in the "
                    "paper: Table I is argued for by cost and symmetry breaking)")  # fmt: skip
     reason += "."
-    verdict = verdict_from([sign for sign, _ in parts])
+    verdict = verdict_from([sign for sign, _ in parts], parts=2)  # the error, distortions
     if profile == "quick":
         reason += " (quick profile: a few epochs on a subset; the full profile is the test)"
     figures = [_plot(out, curves, settings["variants"])] if out is not None else []

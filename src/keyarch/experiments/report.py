@@ -76,28 +76,33 @@ class Report:
         return folder / "report.md"
 
 
-def interval(values: list[float]) -> tuple[float, float, float]:
+def interval(values: list[float], resolution: float = 0.0) -> tuple[float, float, float]:
     """(mean, low, high): the 95 % t-interval of the mean over seeds (one value: no spread
-    is known, the interval is unbounded)."""
+    is known, the interval is unbounded). ``resolution``: the finest step the measurement
+    can show (a fifth of an epoch, one test image in N); the seeds' standard deviation is
+    taken as at least that, so that readings that agree because they are coarse, or capped,
+    do not pass for a spread of zero."""
     mean = statistics.mean(values)
     if len(values) < 2:
         return mean, float("-inf"), float("inf")
     t = _T95[len(values) - 2] if len(values) - 1 <= len(_T95) else 1.96
-    half = t * statistics.stdev(values) / len(values) ** 0.5
+    half = t * max(statistics.stdev(values), resolution) / len(values) ** 0.5
     return mean, mean - half, mean + half
 
 
-def direction(values: list[float]) -> int:
+def direction(values: list[float], resolution: float = 0.0) -> int:
     """+1 when the 95 % interval of the mean lies above 0, -1 below, 0 within noise."""
-    _, low, high = interval(values)
+    _, low, high = interval(values, resolution)
     return 1 if low > 0 else -1 if high < 0 else 0
 
 
-def verdict_from(directions: list[int]) -> str:
+def verdict_from(directions: list[int], parts: int | None = None) -> str:
     """The verdict from each part of a claim (+1 resolved in the claimed direction, -1
     resolved against it, 0 within noise): any part against, "not reproduced"; every part
     for, "reproduced"; some for and the rest within noise, "partly reproduced"; all within
-    noise, "inconclusive at this budget"."""
+    noise, "inconclusive at this budget". ``parts``: how many the whole claim has, when a
+    profile judges fewer (the missing ones count as within noise)."""
+    directions = list(directions) + [0] * max(0, (parts or 0) - len(directions))
     if any(d < 0 for d in directions):
         return "not reproduced"
     if directions and all(d > 0 for d in directions):
@@ -105,18 +110,25 @@ def verdict_from(directions: list[int]) -> str:
     return "partly reproduced" if any(d > 0 for d in directions) else "inconclusive at this budget"
 
 
-def judge(label: str, values: list[float], digits: int = 2) -> tuple[int, str]:
+def describe(label: str, values: list[float], digits: int = 2, resolution: float = 0.0) -> str:
+    """An effect over seeds in words: "label: +0.40 (95 % interval -2.08 to +2.89 over 3
+    seeds)"."""
+    mean, low, high = interval(values, resolution)
+    if len(values) < 2:
+        return f"{label}: {mean:+.{digits}f} (one seed, no spread)"
+    return (f"{label}: {mean:+.{digits}f} (95 % interval {low:+.{digits}f} to "
+            f"{high:+.{digits}f} over {len(values)} seeds)")  # fmt: skip
+
+
+def judge(label: str, values: list[float], digits: int = 2,
+          resolution: float = 0.0) -> tuple[int, str]:  # fmt: skip
     """One part of a claim, from its effect seed by seed, signed so that positive is the
     claimed direction: its direction (as ``direction``) and a sentence for the report,
-    "label: +0.41 (95 % interval -0.60 to +1.42 over 3 seeds): within noise"."""
-    mean, low, high = interval(values)
-    sign = direction(values)
+    ``describe``'s followed by where the interval lies: "...: within noise"."""
+    sign = direction(values, resolution)
     where = ("for the claim" if sign > 0 else "against the claim" if sign < 0
              else "within noise")  # fmt: skip
-    if len(values) < 2:
-        return sign, f"{label}: {mean:+.{digits}f} (one seed, no spread): {where}"
-    return sign, (f"{label}: {mean:+.{digits}f} (95 % interval {low:+.{digits}f} to "
-                  f"{high:+.{digits}f} over {len(values)} seeds): {where}")  # fmt: skip
+    return sign, f"{describe(label, values, digits, resolution)}: {where}"
 
 
 def spread(values: list[float]) -> str:
@@ -151,3 +163,39 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def rejudged(folder: str | Path, name: str, judged) -> Report:
+    """The report of experiment ``name`` in ``folder`` (its report.json) with its result,
+    verdict and reason made again by ``judged(report) -> (table lines, verdict, reason)``;
+    the claim, setup, figures, command and wall time as they were, and a note saying so
+    (a note written into report.md by hand before reports kept notes is carried over).
+    Nothing is trained. Raises ``BadInput`` for a folder without a whole report of
+    ``name``."""
+    from keyarch.errors import BadInput
+
+    folder = Path(folder)
+    try:
+        report = Report(**json.loads((folder / "report.json").read_text()))
+        text = (folder / "report.md").read_text()
+    except FileNotFoundError as error:
+        raise BadInput(f"--rejudge: {folder} holds no whole report ({error.filename} is "
+                       "missing)") from None  # fmt: skip
+    except (ValueError, TypeError, OSError) as error:  # not JSON, not UTF-8, other fields
+        raise BadInput(f"--rejudge: {folder / 'report.json'} is not a report: {error}") from None
+    if report.name != name:
+        raise BadInput(f"--rejudge: {folder} holds a report of {report.name!r}, not {name!r}")
+    try:
+        table, report.verdict, report.reason = judged(report)
+    except (KeyError, TypeError, ValueError) as error:
+        raise BadInput(f"--rejudge: the rows of {folder / 'report.json'} are not {name}'s "
+                       f"as this version reads them: {error!r}") from None  # fmt: skip
+    report.result = "\n\n" + "\n".join(table)
+    if not report.note:
+        head = text.split("**Claim.**", 1)[0].splitlines()
+        report.note = " ".join(line[2:] for line in head if line.startswith("> "))
+    again = (f"Result and verdict judged again from the rows by `keyarch experiment {name} "
+             "--rejudge FOLDER`, with nothing trained again.")  # fmt: skip
+    if again not in report.note:
+        report.note = f"{report.note} {again}".strip()
+    return report

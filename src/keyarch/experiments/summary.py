@@ -6,8 +6,8 @@ other than they do.
 prints (``--write docs/experiments.md``: writes between the file's markers) one row per
 experiment (in ``EXPERIMENTS`` order) read from
 ``docs/experiments/NAME-full/report.json``: the claim and its source, the verdict, the seeds, the
-command that wrote the report. tests/test_docs.py checks that docs/experiments.md holds
-exactly this table between its markers.
+command that wrote the report. tests/test_experiments.py checks that docs/experiments.md
+holds exactly this table between its markers.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from keyarch.experiments import EXPERIMENTS
+from keyarch.train.checkpoint import atomic_write
 
 BEGIN = "<!-- begin: python -m keyarch.experiments.summary docs/experiments -->"
 END = "<!-- end of the generated table -->"
@@ -55,12 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         print(made)
         return 0
     path = Path(args[2])
-    text = path.read_text() if args[1] == "--write" and path.is_file() else ""
+    if args[1] != "--write":
+        print(f"{usage} (unknown option {args[1]!r})", file=sys.stderr)
+        return 2
+    text = path.read_text() if path.is_file() else ""
     if BEGIN not in text or END not in text:
         print(f"{usage} (FILE must exist and hold the table's markers)", file=sys.stderr)
         return 2
     before, rest = text.split(BEGIN, 1)
-    path.write_text(before + made + rest.split(END, 1)[1])
+    atomic_write(path, (before + made + rest.split(END, 1)[1]).encode())
     print(f"written: {path}", file=sys.stderr)
     return 0
 

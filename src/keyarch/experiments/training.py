@@ -162,7 +162,8 @@ class Runs:
             self.read_back.append(run_name)
         else:
             summary = train(config)
-        self.threads.append(int(summary.get("threads", config.threads)))
+        if "threads" in summary:  # (a run made before summaries kept it says nothing)
+            self.threads.append(int(summary["threads"]))
         with open(folder / "metrics.csv", newline="") as handle:
             epochs = [
                 {k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)

@@ -143,7 +143,7 @@ def lstm(*, num_classes: int = 2, input_size: int = FEATURES, hidden_size: int =
          fused: bool = False) -> SequenceClassifier:  # fmt: skip
     """``forget_gate=False``: the 1997 cell (``keyarch.layers.recurrent.LSTM1997``: input
     and output gates only, weights uniform in [-0.2, 0.2]); ``bias=False``: no bias weights
-    (the 1997 paper's experiment 2c)."""
+    in the recurrent layer (the 1997 paper's experiment 2c; the classifier keeps its bias)."""
     num_classes = check_count(num_classes, "num_classes", "lstm")
     if not isinstance(forget_gate, bool) or not isinstance(bias, bool):
         raise BadType(f"lstm: forget_gate and bias must be True or False, got "
