@@ -63,10 +63,12 @@ ACTIVATIONS = ("relu", "tanh")
 GRID = (0.001, 0.003, 0.01, 0.03)  # 0.03 stalls ReLU at batch 128 (90 % error, 5,000 images)
 PROFILES = {
     # quick: 5,000 images in batches of 32 (four times batch 128's steps per epoch: the gap
-    # opens within a CI minute) to a 58 % bar. Rates fixed, the best of GRID for
-    # each on this setting (measured, seed 0, error after 5 epochs: ReLU 51 % at 0.001,
-    # 57 % at 0.003, stalled at 0.01; tanh 64 %, 62 %, 60 %, 64 % from 0.001 to 0.03).
-    # Seeds 0-5 measured: ReLU 2.8-3.6 epochs, tanh 4.2-5.4 (1.5x).
+    # opens within a CI minute) to a 58 % bar. Rates fixed, the best of GRID for each on
+    # this setting (seed 0, error after 5 epochs, docs/experiments/relu-vs-tanh-full/
+    # rates.json from examples/relu_vs_tanh_rates.py: ReLU 51.4 % at 0.001, 56.9 % at
+    # 0.003, stalled at 0.01 and 0.03; tanh 63.5, 61.4, 59.0, 65.5 % from 0.001 to 0.03).
+    # Seeds 0-5 (docs/experiments/relu-vs-tanh-quick-6-seeds): ReLU 2.6-3.2 epochs, tanh
+    # 4.2-5.0, never overlapping (1.6x).
     "quick": {"train_limit": 5000, "batch": 32, "threshold": 58.0, "max_epochs": 6,
               "tune_epochs": 0, "rates": {"relu": (0.001,), "tanh": (0.01,)}, "seeds": 1},
     "full": {"train_limit": None, "batch": 128, "threshold": THRESHOLD, "max_epochs": 50,
