@@ -66,7 +66,8 @@ PROFILES = {
     # opens within a CI minute) to a 58 % bar. Rates fixed, the best of GRID for each on
     # this setting (seed 0, error after 5 epochs, docs/experiments/relu-vs-tanh-full/
     # rates.json from examples/relu_vs_tanh_rates.py: ReLU 51.4 % at 0.001, 56.9 % at
-    # 0.003, stalled at 0.01 and 0.03; tanh 63.5, 61.4, 59.0, 65.5 % from 0.001 to 0.03).
+    # 0.003, 90.4 % at 0.01, diverged at 0.03; tanh 63.5, 61.4, 59.0, 65.5 % from 0.001 to
+    # 0.03).
     # Seeds 0-5 (docs/experiments/relu-vs-tanh-quick-6-seeds): ReLU 2.6-3.2 epochs, tanh
     # 4.2-5.0, never overlapping (1.6x).
     "quick": {"train_limit": 5000, "batch": 32, "threshold": 58.0, "max_epochs": 6,
