@@ -304,9 +304,10 @@ def _plot_training(out, curves) -> str:
     for axis, kind in zip(axes[0], kinds, strict=True):
         for (name, seed), curve in curves.items():
             if name.startswith(kind):
-                style = "-" if "56" in name else "--"
-                axis.plot(range(1, len(curve) + 1), curve, style, marker="o",
-                          label=name if seed == 0 else None)  # fmt: skip
+                deep = "56" in name  # one colour per network, every seed drawn
+                axis.plot(range(1, len(curve) + 1), curve, "-" if deep else "--", marker="o",
+                          color="C3" if deep else "C0",
+                          label=f"{name} (each seed)" if seed == 0 else None)  # fmt: skip
         axis.set(xlabel="epoch", title=titles[kind])
         axis.grid(alpha=0.3)
         axis.legend()
