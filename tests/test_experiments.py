@@ -350,6 +350,11 @@ def test_a_report_is_judged_again_from_its_rows(tmp_path, capsys):
     for arguments, message in bad.items():
         code, _, err = cli_status(capsys, ["experiment", *arguments])
         assert code == 2 and message in err and err.count("\n") == 1, (arguments, err)
+    (folder / "results.csv").unlink()  # a place the report cannot be written to
+    (folder / "results.csv").mkdir()
+    code, _, err = cli_status(capsys, ["experiment", "relu-vs-tanh", "--rejudge", str(folder)])
+    assert code == 2 and "cannot write the report into" in err and err.count("\n") == 1
+    assert not [p for p in folder.iterdir() if ".tmp" in p.name]  # nothing half-written
     (folder / "report.md").unlink()
     code, _, err = cli_status(capsys, ["experiment", "relu-vs-tanh", "--rejudge", str(folder)])
     assert code == 2 and "report.md is missing" in err

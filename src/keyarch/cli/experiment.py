@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     report = run_experiment(args.name, args.profile, args.seeds, out=out, data_dir=args.data_dir)
     words = ["keyarch", *(args.argv if args.argv is not None else sys.argv[1:])]
     report.command = shlex.join(words)
-    path = report.write(out)
+    path = _write(report, out)
     print(f"{report.name}: {report.verdict}. {report.reason}")
     print(f"written: {path}", file=sys.stderr)
     return 0
@@ -91,7 +91,18 @@ def _rejudge(args) -> int:
                        "the report's command (it trains nothing that finished)")  # fmt: skip
     folder = Path(args.rejudge)
     report = module.rejudge(folder)  # BadInput for a folder without a whole report
-    path = report.write(folder)
+    path = _write(report, folder)
     print(f"{report.name}: {report.verdict}. {report.reason}")
     print(f"written: {path}", file=sys.stderr)
     return 0
+
+
+def _write(report, folder):
+    """``report.write(folder)``, with a folder it cannot write to named in one line."""
+    from keyarch.errors import BadInput
+
+    try:
+        return report.write(folder)
+    except OSError as error:
+        raise BadInput(f"cannot write the report into {folder}: {error.strerror or error} "
+                       "(choose a folder you can write to)") from None  # fmt: skip

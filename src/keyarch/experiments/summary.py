@@ -64,7 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{usage} (FILE must exist and hold the table's markers)", file=sys.stderr)
         return 2
     before, rest = text.split(BEGIN, 1)
-    atomic_write(path, (before + made + rest.split(END, 1)[1]).encode())
+    try:
+        atomic_write(path, (before + made + rest.split(END, 1)[1]).encode())
+    except OSError as error:
+        print(f"cannot write {path}: {error.strerror or error}", file=sys.stderr)
+        return 2
     print(f"written: {path}", file=sys.stderr)
     return 0
 
