@@ -59,19 +59,14 @@ def run(args: argparse.Namespace) -> int:
     report = run_experiment(args.name, args.profile, args.seeds, out=out, data_dir=args.data_dir)
     words = ["keyarch", *(args.argv if args.argv is not None else sys.argv[1:])]
     report.command = shlex.join(words)
-    path = _write(report, out)
-    print(f"{report.name}: {report.verdict}. {report.reason}")
-    print(f"written: {path}", file=sys.stderr)
-    return 0
+    return _write(report, out)
 
 
 def _rejudge(args) -> int:
-    import importlib
-    import sys
     from pathlib import Path
 
     from keyarch.errors import BadInput
-    from keyarch.experiments import EXPERIMENTS
+    from keyarch.experiments import experiment_module
 
     if not args.rejudge:
         raise BadInput("--rejudge: give the folder of the report to judge again")
@@ -81,28 +76,27 @@ def _rejudge(args) -> int:
     if given:
         raise BadInput(f"--rejudge trains nothing and writes into its own folder: drop "
                        f"{', '.join(given)}")  # fmt: skip
-    if args.name not in EXPERIMENTS:
-        raise BadInput(f"unknown experiment {args.name!r}; expected one of "
-                       f"{', '.join(EXPERIMENTS)}")  # fmt: skip
-    module = importlib.import_module(EXPERIMENTS[args.name])
+    module = experiment_module(args.name)
     if not hasattr(module, "rejudge"):
         raise BadInput(f"{args.name} reads its runs back: to judge it again, move its "
                        "report.md, report.json and results.csv out of the folder and rerun "
                        "the report's command (it trains nothing that finished)")  # fmt: skip
     folder = Path(args.rejudge)
-    report = module.rejudge(folder)  # BadInput for a folder without a whole report
-    path = _write(report, folder)
-    print(f"{report.name}: {report.verdict}. {report.reason}")
-    print(f"written: {path}", file=sys.stderr)
-    return 0
+    return _write(module.rejudge(folder), folder)  # BadInput for a folder without a report
 
 
-def _write(report, folder):
-    """``report.write(folder)``, with a folder it cannot write to named in one line."""
+def _write(report, folder) -> int:
+    """Write ``report`` into ``folder`` (one it cannot write to named in one line) and say
+    the verdict."""
+    import sys
+
     from keyarch.errors import BadInput
 
     try:
-        return report.write(folder)
+        path = report.write(folder)
     except OSError as error:
         raise BadInput(f"cannot write the report into {folder}: {error.strerror or error} "
                        "(choose a folder you can write to)") from None  # fmt: skip
+    print(f"{report.name}: {report.verdict}. {report.reason}")
+    print(f"written: {path}", file=sys.stderr)
+    return 0

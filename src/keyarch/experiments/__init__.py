@@ -35,14 +35,19 @@ def run_experiment(name: str, profile: str = "quick", seeds: int | None = None,
     """Run experiment ``name``; with ``out``, its figures and training runs go into that
     folder (a rerun of the same command reads back the runs that finished and resumes
     the others). ``data_dir``: where the datasets are (as ``keyarch train --data-dir``)."""
-    if name not in EXPERIMENTS:
-        raise BadInput(f"unknown experiment {name!r}; expected one of {', '.join(EXPERIMENTS)}")
     if profile not in PROFILES:
         raise BadInput(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         raise BadInput(f"seeds must be a whole number of at least 1, got {seeds!r}")
-    module = importlib.import_module(EXPERIMENTS[name])
+    module = experiment_module(name)
     return module.run(profile=profile, seeds=seeds, out=out, data_dir=data_dir)
 
 
-__all__ = ["EXPERIMENTS", "Report", "list_experiments", "run_experiment"]
+def experiment_module(name: str):
+    """The module of experiment ``name`` (its ``run``, and ``rejudge`` where it has one)."""
+    if name not in EXPERIMENTS:
+        raise BadInput(f"unknown experiment {name!r}; expected one of {', '.join(EXPERIMENTS)}")
+    return importlib.import_module(EXPERIMENTS[name])
+
+
+__all__ = ["EXPERIMENTS", "Report", "experiment_module", "list_experiments", "run_experiment"]
