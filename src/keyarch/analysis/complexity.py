@@ -5,6 +5,10 @@ MACs (multiply-accumulates) are counted the way ``../shared/reference`` counts t
 by two. It counts matrix products and convolutions, not pooling, activations or
 normalisation. Models can be built on the ``meta`` device, so that counting even VGG-19
 allocates nothing and takes milliseconds.
+
+Activations are counted as timm's benchmark counts them (``infer_macts``, with fvcore's
+activation count): the elements that convolutions and matrix products write, once per
+forward pass of one image.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 
@@ -35,6 +40,47 @@ def count_macs(model: nn.Module, input_size: tuple[int, int, int]) -> int:
         model(_example_input(model, input_size))
     model.train(was_training)
     return counter.get_total_flops() // 2
+
+
+_WRITING_OPERATIONS = {
+    "convolution",
+    "_convolution",
+    "mkldnn_convolution",
+    "conv2d",
+    "mm",
+    "addmm",
+    "bmm",
+    "baddbmm",
+    "_scaled_dot_product_flash_attention_for_cpu",
+    "_scaled_dot_product_efficient_attention",
+    "_scaled_dot_product_flash_attention",
+    "_scaled_dot_product_cudnn_attention",
+}
+
+
+class _ActivationCount(TorchDispatchMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.elements = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if func.overloadpacket.__name__ in _WRITING_OPERATIONS:
+            first = out[0] if isinstance(out, (tuple, list)) else out
+            self.elements += first.numel()
+        return out
+
+
+def count_activations(model: nn.Module, input_size: tuple[int, int, int]) -> int:
+    """Elements written by the convolutions and matrix products of one forward pass of one
+    (C, H, W) image in eval mode: timm's ``infer_macts`` (in millions there)."""
+    was_training = model.training
+    model.eval()
+    counter = _ActivationCount()
+    with torch.no_grad(), counter:
+        model(_example_input(model, input_size))
+    model.train(was_training)
+    return counter.elements
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,22 @@ def add(commands) -> None:
     )
     parser.add_argument("--device", default="cpu", help=choices_help("device", DEVICES))
     parser.add_argument("--dtype", default="float32", choices=DTYPES)
+    parser.add_argument(
+        "--amp",
+        action="store_true",
+        help="autocast (bfloat16 on the CPU, float16 on CUDA), as timm's benchmark",
+    )
+    parser.add_argument(
+        "--img-size",
+        type=positive_int,
+        help="square input side for every model (default: each model's own)",
+    )
     parser.add_argument("--channels-last", action="store_true", help="NHWC memory format")
     parser.add_argument(
         "--fused",
         action="store_true",
-        help="time keyarch.fuse(model): batch norms folded, channels-last",
+        help="time inference on keyarch.fuse(model) (batch norms folded; NCHW unless "
+        "--channels-last); training steps time the unfused model",
     )
     parser.add_argument(
         "--threads",
@@ -55,16 +66,44 @@ def add(commands) -> None:
     )
     parser.add_argument("--no-train", action="store_true", help="skip the training step")
     parser.add_argument(
-        "--max-repeats",
+        "--train-batch-sizes",
+        type=batch_sizes,
+        default=[8],
+        help="batch sizes a training step is timed at (default 8; among --batch-sizes)",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=3, help="untimed calls before a step is timed (default 3)"
+    )
+    parser.add_argument(
+        "--repeats",
         type=positive_int,
-        default=20,
-        help="timed calls at most per step (at least 3, for --min-time s)",
+        default=10,
+        help="timed calls per step at least (default 10), unless they take longer than "
+        "--min-time: then as many as fill it, at least one per pass",
     )
     parser.add_argument(
         "--min-time",
         type=positive_float,
         default=1.0,
-        help="seconds of timed calls per step once 3 are done (default 1)",
+        help="seconds of timed calls per step at least (default 1)",
+    )
+    parser.add_argument(
+        "--max-repeats",
+        type=positive_int,
+        default=200,
+        help="timed calls per step at most (default 200)",
+    )
+    parser.add_argument(
+        "--passes",
+        type=positive_int,
+        default=5,
+        help="passes over every model and batch size in a random order; each step's timed "
+        "calls are spread over them (default 5)",
+    )
+    parser.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="skip measuring each model's memory in a fresh process",
     )
     parser.add_argument("--plot", metavar="DIR", help="draw the charts of a results folder")
     parser.add_argument(
@@ -149,6 +188,7 @@ def _set_threads(args) -> None:
 
 
 def _measure(args, names: list[str]) -> int:
+    import shlex
     import sys
 
     from keyarch.analysis.bench import BenchSettings, run_bench
@@ -156,23 +196,32 @@ def _measure(args, names: list[str]) -> int:
     settings = BenchSettings(
         device=args.device,
         dtype=args.dtype,
+        amp=args.amp,
+        img_size=args.img_size,
         channels_last=args.channels_last,
         fused=args.fused,
         threads=args.threads,
         train=not args.no_train,
-        max_repeats=max(args.max_repeats, 3),
+        train_batch_sizes=tuple(args.train_batch_sizes),
+        warmup=args.warmup,
+        repeats=args.repeats,
         min_time=args.min_time,
+        max_repeats=args.max_repeats,
+        passes=args.passes,
+        measure_memory=not args.no_memory,
     )
     print(
         f"bench: {len(names)} models, batch sizes {','.join(map(str, args.batch_sizes))}, "
         f"{args.device} {args.dtype}, {args.threads} threads"
+        f"{', amp' if args.amp else ''}"
         f"{', channels-last' if args.channels_last else ''}{', fused' if args.fused else ''}"
-        f" -> {args.out}",
+        f", {args.passes} passes -> {args.out}",
         flush=True,
     )
-    measured, failed = run_bench(names, args.batch_sizes, settings, args.out)
+    command = "keyarch " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    measured, failed = run_bench(names, args.batch_sizes, settings, args.out, command=command)
     print(
-        f"bench: {len(measured)} measured now; tables: {args.out}/bench.csv, "
+        f"bench: {len(measured)} completed now; tables: {args.out}/bench.csv, "
         f"{args.out}/bench.json; charts and report: keyarch bench --report {args.out}"
     )
     for name, error in failed.items():
