@@ -2,25 +2,30 @@
 
 ``compare(name, source)`` builds torchvision's or timm's network of the same architecture,
 copies its weights into keyarch's model (``keyarch.compat``), checks that both give the
-same logits, and times, in turns (keyarch, reference, keyarch fused, then the next round
-in another order), the inference step at each batch size and a training step, with the
-same threads, dtype and memory layout. A ratio is the reference's time over keyarch's:
-above 1.0 keyarch is faster. Each round's ratio comes from calls made back to back, under
-the same load; the median over rounds is reported with the lowest and highest.
+same logits, and times them like for like, in rounds that visit every step once (several
+calls back to back per visit, the order rotating from round to round): keyarch's eager
+model against the reference in the same memory layout; ``keyarch.fuse(model)`` against the
+reference in whichever layout is faster for it; and, asked, the compiled copies of both,
+compiled the same way. A ratio is the reference's median time over keyarch's (above 1.0
+keyarch is faster), with a bootstrap interval resampling whole rounds; every time a ratio
+uses is kept, so the tables recompute from them.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import torch
 from torch import nn
 
-from keyarch.analysis.bench import DTYPES, geometric_mean, training_step
+from keyarch.analysis.bench import DTYPES, training_step
+from keyarch.analysis.timing import bootstrap_interval, precise
 from keyarch.errors import BadInput
 
 SOURCES = ("torchvision", "timm")
@@ -106,35 +111,64 @@ def paired_models(name: str, source: str) -> tuple[nn.Module, nn.Module]:
 
 
 @dataclass
-class Ratios:
-    """Per-round ratios (reference time / keyarch time) of one measurement."""
+class Paired:
+    """Seconds per call of two steps timed in the same rounds: the ratio of their medians
+    (the reference's over keyarch's: above 1 keyarch is faster) and a bootstrap interval
+    of it, resampling whole rounds so each round's pair stays together."""
 
-    rounds: list[float] = field(default_factory=list)
+    reference: list[float]
+    ours: list[float]
 
     @property
     def median(self) -> float:
-        return statistics.median(self.rounds)
+        return statistics.median(self.reference) / statistics.median(self.ours)
+
+    def interval(self, seed: int = 0) -> tuple[float, float]:
+        rounds = list(zip(self.reference, self.ours, strict=True))
+
+        def ratio(sample):
+            return statistics.median(r for r, _ in sample) / statistics.median(o for _, o in sample)
+
+        return bootstrap_interval(rounds, ratio, seed=seed)
 
     def text(self) -> str:
-        return f"{self.median:.2f} ({min(self.rounds):.2f}-{max(self.rounds):.2f})"
+        low, high = self.interval()
+        return f"{precise(self.median, low, high)} ({low:.2f}-{high:.2f})"
 
 
 @dataclass
 class Comparison:
+    """One model at one batch size against its reference; every time in milliseconds is
+    the median over rounds of the times the ratios are computed from."""
+
     model: str
     source: str
     batch: int
-    ours_ms: float  # median step time, milliseconds
-    reference_ms: float
-    fused_ms: float
-    unfused: Ratios
-    fused: Ratios
-    train: Ratios | None
+    layout: str  # of keyarch's eager model and the reference it is compared with
+    eager: Paired  # reference eager / keyarch eager, the same layout
+    fused: Paired  # reference eager in its faster layout / keyarch.fuse (channels-last)
+    fused_reference_layout: str  # that faster layout
+    reference_other_ms: float  # the reference in the other layout
+    train: Paired | None
     max_difference: float  # of the logits, relative to their scale
-    compiled_ms: float | None = None  # fuse(compile=True), when asked
-    compiled: Ratios | None = None
-    compiled_difference: float | None = None  # its logits against the eager model's (float32)
-    compiled_eager: bool = False  # the frozen graph differed: fuse ran that shape eagerly
+    calls_per_visit: int = 1
+    compiled: Paired | None = None  # reference compiled / keyarch compiled, same rounds
+    compiled_difference: float | None = None  # keyarch compiled against its eager (float32)
+    compiled_eager: bool = False  # keyarch's frozen graph refused: that shape ran eagerly
+    reference_compiled_eager: bool = False  # the reference's frozen graph refused
+    measured_at: str = ""
+
+    @property
+    def ours_ms(self) -> float:
+        return statistics.median(self.eager.ours) * 1e3
+
+    @property
+    def reference_ms(self) -> float:
+        return statistics.median(self.eager.reference) * 1e3
+
+    @property
+    def fused_ms(self) -> float:
+        return statistics.median(self.fused.ours) * 1e3
 
 
 def logit_difference(reference: nn.Module, ours: nn.Module, x: torch.Tensor) -> float:
@@ -155,11 +189,12 @@ def logit_difference(reference: nn.Module, ours: nn.Module, x: torch.Tensor) -> 
     return worst / scale
 
 
-def _calls_for(step: Callable[[], object], target: float = 0.05) -> int:
-    """How many calls make one timed sample of about ``target`` seconds."""
+def _calls_for(step: Callable[[], object], target: float = 0.05, least: int = 3) -> int:
+    """How many back-to-back calls make one visit of about ``target`` seconds (at least
+    ``least``, so that the switch from another model is not what a visit measures)."""
     begin = time.perf_counter()
     step()
-    return max(1, round(target / max(time.perf_counter() - begin, 1e-6)))
+    return max(least, round(target / max(time.perf_counter() - begin, 1e-6)))
 
 
 def _timed(step: Callable[[], object], calls: int) -> float:
@@ -167,6 +202,10 @@ def _timed(step: Callable[[], object], calls: int) -> float:
     for _ in range(calls):
         step()
     return (time.perf_counter() - begin) / calls
+
+
+def _layout_name(channels_last: bool) -> str:
+    return "channels-last" if channels_last else "NCHW"
 
 
 def compare(
@@ -180,35 +219,47 @@ def compare(
     train: bool = True,
     compiled: bool = False,
 ) -> list[Comparison]:
-    """Interleaved timings of keyarch (eager and fused) against the reference, per batch;
-    with ``compiled``, then ``fuse(model, compile=True)`` against the reference in rounds of
-    their own, compiled afresh for each batch size (a static graph per shape) after all
-    the eager rounds, its outputs checked against the eager fused model's."""
-    from keyarch.analysis.fuse import fuse
+    """Interleaved timings of keyarch against the reference, per batch, like for like:
+
+    - eager: keyarch's model against the reference in the same layout (``channels_last``);
+    - fused: ``keyarch.fuse(model)`` (channels-last) against the reference in whichever
+      layout is faster for it, both timed in the same rounds;
+    - compiled (with ``compiled``): ``fuse(model, compile=True)`` against the reference
+      compiled the same way (``compile_frozen``: inductor, freezing, channels-last), in
+      rounds of their own after all eager rounds, compiled afresh per batch size.
+    """
+    import copy
+
+    from keyarch.analysis.fuse import compile_frozen, fuse
     from keyarch.registry import model_card
 
     ours, reference = paired_models(name, source)
     kind = DTYPES[dtype]
     layout = torch.channels_last if channels_last else torch.contiguous_format
+    other = torch.contiguous_format if channels_last else torch.channels_last
     ours, reference = (m.to(kind, memory_format=layout).eval() for m in (ours, reference))
+    reference_other = copy.deepcopy(reference).to(memory_format=other)
     fused = fuse(ours, channels_last=True)
     size = model_card(name).input_size
     difference = logit_difference(reference, ours, torch.randn(2, *size))
     results = []
     for batch in batch_sizes:
         x = torch.randn(batch, *size, dtype=kind).contiguous(memory_format=layout)
+        x_other = x.contiguous(memory_format=other)
 
-        def infer(model, x=x):
+        def infer(model, x):
             with torch.inference_mode():
                 model(x)
 
         steps = {
-            "ours": lambda: infer(ours),
-            "reference": lambda: infer(reference),
-            "fused": lambda: infer(fused),
+            "ours": lambda x=x: infer(ours, x),
+            "reference": lambda x=x: infer(reference, x),
+            "reference_other": lambda x=x_other: infer(reference_other, x),
+            "fused": lambda x=x: infer(fused, x),
         }
-        times = _interleaved(steps, rounds)
-        train_ratios = None
+        times, calls = _interleaved(steps, rounds)
+        best = min(("reference", "reference_other"), key=lambda k: statistics.median(times[k]))
+        train_pair = None
         if train and batch >= 2:
             labels = torch.randint(0, 1000, (batch,))
             ours.train(), reference.train()
@@ -216,27 +267,23 @@ def compare(
                 "ours": training_step(ours, x, labels),
                 "reference": training_step(reference, x, labels),
             }
-            train_times = _interleaved(train_steps, max(3, rounds // 2))
+            train_times, _ = _interleaved(train_steps, max(3, rounds // 2), least=1)
             ours.eval(), reference.eval()
-            train_ratios = Ratios(
-                [r / o for r, o in zip(train_times["reference"], train_times["ours"], strict=True)]
-            )
+            train_pair = Paired(train_times["reference"], train_times["ours"])
         results.append(
             Comparison(
                 model=name,
                 source=source,
                 batch=batch,
-                ours_ms=statistics.median(times["ours"]) * 1e3,
-                reference_ms=statistics.median(times["reference"]) * 1e3,
-                fused_ms=statistics.median(times["fused"]) * 1e3,
-                unfused=Ratios(
-                    [r / o for r, o in zip(times["reference"], times["ours"], strict=True)]
-                ),
-                fused=Ratios(
-                    [r / f for r, f in zip(times["reference"], times["fused"], strict=True)]
-                ),
-                train=train_ratios,
+                layout=_layout_name(channels_last),
+                eager=Paired(times["reference"], times["ours"]),
+                fused=Paired(times[best], times["fused"]),
+                fused_reference_layout=_layout_name(channels_last == (best == "reference")),
+                reference_other_ms=statistics.median(times["reference_other"]) * 1e3,
+                train=train_pair,
                 max_difference=difference,
+                calls_per_visit=calls,
+                measured_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             )
         )
     # The compiled copies come last, after every eager measurement: once one exists, its
@@ -245,17 +292,14 @@ def compare(
     # eager model 0.79x timm's alone, 0.66x with a compiled copy interleaved).
     for result in results if compiled else []:
         x = torch.randn(result.batch, *size, dtype=kind).contiguous(memory_format=layout)
-        step, result.compiled_difference, result.compiled_eager = _compiled_step(ours, x)
-
-        def reference_step(x=x) -> None:
-            with torch.inference_mode():
-                reference(x)
-
-        times = _interleaved({"reference": reference_step, "compiled": step}, rounds)
-        result.compiled_ms = statistics.median(times["compiled"]) * 1e3
-        result.compiled = Ratios(
-            [r / c for r, c in zip(times["reference"], times["compiled"], strict=True)]
+        step, result.compiled_difference, result.compiled_eager = _compiled_step(
+            lambda: fuse(ours, compile=True), x
         )
+        reference_step, _, result.reference_compiled_eager = _compiled_step(
+            lambda: compile_frozen(reference, channels_last=True), x
+        )
+        times, _ = _interleaved({"reference": reference_step, "compiled": step}, rounds)
+        result.compiled = Paired(times["reference"], times["compiled"])
     return results
 
 
@@ -294,19 +338,20 @@ def _compare_with_threads(
     return compare(name, source, batch_sizes, **options)
 
 
-def _compiled_step(ours: nn.Module, x: torch.Tensor) -> tuple[Callable[[], object], float, bool]:
-    """One call of ``fuse(ours, compile=True)`` on ``x``, compiled now; the largest
-    difference of the frozen graph's logits from the eager fused model's relative to their
-    scale, in float32 (reported beside the ratio: deep random networks amplify float32
-    rounding); and whether fuse refused the frozen graph and runs this shape eagerly."""
-    from keyarch.analysis.fuse import fuse
-
+def _compiled_step(
+    build: Callable[[], nn.Module], x: torch.Tensor
+) -> tuple[Callable[[], object], float, bool]:
+    """One call of the compiled model ``build()`` returns, compiled now on ``x``; the
+    largest difference of the frozen graph's logits from the eager model's relative to
+    their scale, in float32 (reported beside the ratio: deep random networks amplify
+    float32 rounding); and whether the frozen graph was refused and the shape runs
+    eagerly."""
     # Dynamo keeps at most torch._dynamo.config.cache_size_limit graphs per code object,
     # and every fused model runs the same FusedModel.forward: past that many (model, batch)
     # pairs in one process it would run the rest eagerly, silently. The earlier graphs are
     # not needed again.
     torch._dynamo.reset()
-    compiled = fuse(ours, compile=True)
+    compiled = build()
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # reported in the row instead
         compiled(x)
@@ -316,35 +361,57 @@ def _compiled_step(ours: nn.Module, x: torch.Tensor) -> tuple[Callable[[], objec
         with torch.inference_mode():
             compiled(x)
 
-    return step, compiled.differences[key], key in compiled.eager_shapes
+    differences = getattr(compiled, "differences", {})
+    return step, differences.get(key, 0.0), key in getattr(compiled, "eager_shapes", set())
 
 
-def _interleaved(steps: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
-    """Seconds per call of each step, per round; the order rotates every round."""
+def _interleaved(
+    steps: dict[str, Callable[[], object]], rounds: int, least: int = 3
+) -> tuple[dict[str, list[float]], int]:
+    """Seconds per call of each step, per round, and the calls per visit: each round
+    visits every step once, for the same number of back-to-back calls (at least
+    ``least``), in an order that rotates and reverses from round to round."""
     names = list(steps)
     for step in steps.values():  # warm-up (allocator, kernels' first-call set-up)
         step()
-    calls = {n: _calls_for(steps[n]) for n in names}
-    calls = dict.fromkeys(names, min(calls.values()))  # the same number of calls each
+    calls = min(_calls_for(steps[n], least=least) for n in names)
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
         order = names[r % len(names) :] + names[: r % len(names)]
         if r % 2:
             order.reverse()
         for n in order:
-            times[n].append(_timed(steps[n], calls[n]))
-    return times
+            times[n].append(_timed(steps[n], calls))
+    return times, calls
 
 
-def summary(comparisons: list[Comparison]) -> dict[str, float]:
-    """Geometric means of the median ratios over every model and batch size."""
+def log_mean_interval(ratios: list[float], seed: int = 0) -> tuple[float, float, float]:
+    """Geometric mean of ``ratios`` and its 95 % bootstrap interval, resampling the rows
+    (models and batch sizes)."""
+    logs = [math.log(r) for r in ratios]
+    mean = statistics.fmean
+
+    low, high = bootstrap_interval(logs, mean, seed=seed)
+    return math.exp(mean(logs)), math.exp(low), math.exp(high)
+
+
+def summary(comparisons: list[Comparison]) -> dict[str, tuple[float, float, float]]:
+    """The three comparisons, each a geometric mean over models and batch sizes with its
+    interval: eager against eager, fused against the reference's best eager layout,
+    compiled against compiled (rows where either frozen graph was refused left out); and
+    the training step."""
     result = {
-        "unfused": geometric_mean(c.unfused.median for c in comparisons),
-        "fused": geometric_mean(c.fused.median for c in comparisons),
+        "eager": log_mean_interval([c.eager.median for c in comparisons]),
+        "fused": log_mean_interval([c.fused.median for c in comparisons]),
     }
-    if comparisons and all(c.compiled for c in comparisons):
-        result["compiled"] = geometric_mean(c.compiled.median for c in comparisons)
+    compiled = [c.compiled.median for c in comparisons if c.compiled and not _fell_back(c)]
+    if compiled:
+        result["compiled"] = log_mean_interval(compiled)
     trained = [c.train.median for c in comparisons if c.train]
     if trained:
-        result["train"] = geometric_mean(trained)
+        result["train"] = log_mean_interval(trained)
     return result
+
+
+def _fell_back(c: Comparison) -> bool:
+    return c.compiled_eager or c.reference_compiled_eager

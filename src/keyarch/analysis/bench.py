@@ -247,6 +247,7 @@ def static_figures(name: str, settings: BenchSettings) -> dict:
         count_activations,
         count_depth,
         count_macs,
+        count_matrix_vector_macs,
         count_parameters,
     )
     from keyarch.analysis.memory import saved_activations, tensor_bytes
@@ -259,6 +260,7 @@ def static_figures(name: str, settings: BenchSettings) -> dict:
         params = count_parameters(model, trainable_only=False)
         macs = count_macs(model, size)
         activations = count_activations(model, size)
+        matrix_vector = count_matrix_vector_macs(model, size)
         depth = count_depth(model)
         state = tensor_bytes([*model.parameters(), *model.buffers()])
         kept = saved_activations(
@@ -273,6 +275,7 @@ def static_figures(name: str, settings: BenchSettings) -> dict:
         "param_count": round(params / 1e6, 3),
         "infer_gmacs": round(macs / 1e9, 6),
         "infer_macts": round(activations / 1e6, 4),
+        "matrix_vector_share": round(matrix_vector / macs, 5),
         "depth": depth,
         "size_mb": round(state / 2**20, 2),  # float32 weights file, as Keras' table gives it
         "train_activations_mb": round(kept / 2 / 2**20, 2),  # per image

@@ -83,6 +83,31 @@ def count_activations(model: nn.Module, input_size: tuple[int, int, int]) -> int
     return counter.elements
 
 
+def count_matrix_vector_macs(model: nn.Module, input_size: tuple[int, int, int]) -> int:
+    """Multiply-accumulates of one image's forward pass done as matrix-vector products:
+    the linear layers that see one row per image (a classifier's fully connected layers,
+    squeeze-and-excitation's), whose weights serve a single image at batch 1 and many at
+    a larger batch; not a transformer's, which see a row per token."""
+    total = 0
+
+    def count(module: nn.Linear, inputs, _output) -> None:
+        nonlocal total
+        if inputs[0].numel() == module.in_features:  # one row: batch 1, one vector
+            total += module.in_features * module.out_features
+
+    was_training = model.training
+    model.eval()
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, nn.Linear)]
+    try:
+        with torch.no_grad():
+            model(_example_input(model, input_size))
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    return total
+
+
 @dataclass(frozen=True)
 class LayerRow:
     """One line of a per-layer summary."""

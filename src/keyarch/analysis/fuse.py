@@ -8,10 +8,10 @@ so) and PyTorch's ``torch.fx.experimental.optimization.fuse`` folds each convolu
 batch norm pair. The result also runs in channels-last memory format by default (measured
 faster for convolutions on CPUs) and, with ``compile=True``, is handed to ``torch.compile``
 with inductor's freezing on: the weights become constants of the compiled graph, so
-inductor prepacks them for oneDNN and fuses convolutions with what follows them (measured
-on this 2-core CPU, ResNet-50: 1.39x the eager model at batch 1, 1.51x at batch 8; eager
-fused: 0.97x and 1.21x). A frozen graph does not see later changes to the weights: fuse
-again after training.
+inductor prepacks them for oneDNN and fuses convolutions with what follows them (what that
+gains, model by model, against torchvision and timm compiled the same way:
+``docs/bench/results/against-*.csv``, from ``keyarch bench --against``). A frozen graph
+does not see later changes to the weights: fuse again after training.
 
 The fused model is for inference only: it keeps the model's input check, name and class
 count, not its training behaviour (dropout, auxiliary classifiers, batch statistics).
@@ -67,14 +67,32 @@ def fuse(model: nn.Module, *, channels_last: bool = True, compile: bool = False)
     fused = FusedModel(graph, model, channels_last).eval()
     if channels_last:
         fused = fused.to(memory_format=torch.channels_last)
-    if compile:
-        compiled = torch.compile(fused, dynamic=False)
-        # freezing prepacks convolution weights for oneDNN, which has no float64 kernels:
-        # a float64 model is compiled without it
-        if any(p.dtype == torch.float64 for p in fused.parameters()):
-            return compiled
-        return _Frozen(compiled, fused)
-    return fused
+    return compile_frozen(fused) if compile else fused
+
+
+def compile_frozen(model: nn.Module, *, channels_last: bool = False) -> nn.Module:
+    """``model`` compiled as ``fuse(compile=True)`` compiles: ``torch.compile`` (inductor,
+    static shapes) with freezing on, each shape's output checked against ``model``'s; with
+    ``channels_last`` the input is made channels-last first (as a fused model does). The
+    same treatment for any network: ``keyarch bench --against --compiled`` compiles the
+    reference with it."""
+    if channels_last:
+        model = _ChannelsLastInput(model).to(memory_format=torch.channels_last)
+    compiled = torch.compile(model, dynamic=False)
+    # freezing prepacks convolution weights for oneDNN, which has no float64 kernels:
+    # a float64 model is compiled without it
+    if any(p.dtype == torch.float64 for p in model.parameters()):
+        return compiled
+    return _Frozen(compiled, model)
+
+
+class _ChannelsLastInput(nn.Module):
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x.contiguous(memory_format=torch.channels_last))
 
 
 class _Frozen(nn.Module):

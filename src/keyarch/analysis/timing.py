@@ -65,8 +65,8 @@ def bootstrap_interval(
 
 def precise(value: float, low: float, high: float, *, unit: str = "") -> str:
     """``value`` to the precision its interval allows: rounded at the decimal place of the
-    interval's half-width's first significant digit (an interval 0.13 wide prints 1.2, not
-    1.2184), never to more than three significant digits of the value itself."""
+    first significant digit of the interval's half-width (1.2184 between 1.0 and 1.4 prints
+    1.2, between 1.16 and 1.29 prints 1.22), never to more than three significant digits."""
     half = (high - low) / 2
     digits = 2 - math.floor(math.log10(abs(value))) if value else 0
     if half > 0:

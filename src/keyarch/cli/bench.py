@@ -283,34 +283,32 @@ def _against(args, names: list[str]) -> int:
     from pathlib import Path
 
     from keyarch.analysis.against import compare, compare_isolated, references, summary
+    from keyarch.errors import BadInput
 
     available = references(args.against)
     missing = [n for n in names if n not in available]
     if missing:
-        from keyarch.errors import BadInput
-
         raise BadInput(
             f"--against {args.against}: no reference for {', '.join(missing)}; "
             f"models with one: {', '.join(available)}"
         )
     if args.device != "cpu":
-        from keyarch.errors import BadInput
-
         raise BadInput("--against times on the CPU only (--device cpu)")
+    layout = "channels-last" if args.channels_last else "NCHW"
     print(
-        f"keyarch against {args.against}, {args.threads} threads, {args.dtype}"
-        f"{', channels-last' if args.channels_last else ''}; ratio = reference time / "
-        "keyarch time, median of interleaved rounds (lowest-highest); above 1 keyarch is "
-        "faster",
+        f"keyarch against {args.against}, {args.threads} threads, {args.dtype}; ratio = "
+        "reference median time / keyarch's (95 % bootstrap interval over rounds), above 1 "
+        f"keyarch is faster. eager: both {layout}; fused: keyarch.fuse (channels-last) "
+        "against the reference in its faster layout"
+        + ("; compiled: both compiled with inductor and frozen weights" if args.compiled else ""),
         flush=True,
     )
-    header = (
+    print(
         f"{'model':<20} {'batch':>5} {'ours ms':>9} {'ref ms':>9} {'fused ms':>9} "
-        f"{'unfused':>17} {'fused':>17} {'train':>17}"
+        f"{'eager':>17} {'fused':>17} {'train':>17}"
         + (f" {'compiled':>17}" if args.compiled else "")
         + "  max |diff|"
     )
-    print(header)
     rows = []
     for name in names:
         # the compiled path runs each model in its own process (see compare_isolated)
@@ -327,15 +325,18 @@ def _against(args, names: list[str]) -> int:
         ):
             rows.append(c)
             train = c.train.text() if c.train else "-"
-            compiled = (
-                f" {c.compiled.text():>17} ({c.compiled_difference:.0e}"
-                + (", frozen graph refused: ran eagerly)" if c.compiled_eager else ")")
-                if c.compiled
-                else ""
-            )
+            compiled = ""
+            if c.compiled:
+                refused = [who for who, flag in (("keyarch's", c.compiled_eager),
+                           ("the reference's", c.reference_compiled_eager)) if flag]  # fmt: skip
+                compiled = f" {c.compiled.text():>17} ({c.compiled_difference:.0e}" + (
+                    f", {' and '.join(refused)} frozen graph refused: ran eagerly)"
+                    if refused
+                    else ")"
+                )
             print(
                 f"{c.model:<20} {c.batch:>5} {c.ours_ms:>9.2f} {c.reference_ms:>9.2f} "
-                f"{c.fused_ms:>9.2f} {c.unfused.text():>17} {c.fused.text():>17} "
+                f"{c.fused_ms:>9.2f} {c.eager.text():>17} {c.fused.text():>17} "
                 f"{train:>17}{compiled}  {c.max_difference:.1e}",
                 flush=True,
             )
@@ -343,55 +344,112 @@ def _against(args, names: list[str]) -> int:
             write_against(Path(args.out), args, [r for r in rows if r.model == name])
     means = summary(rows)
     print(
-        "geometric mean over models and batch sizes: "
-        + ", ".join(f"{k} {v:.2f}" for k, v in means.items())
+        "geometric mean over models and batch sizes (95 % interval over them): "
+        + ", ".join(f"{k} {v:.2f} ({lo:.2f}-{hi:.2f})" for k, (v, lo, hi) in means.items())
+        + (
+            "; compiled leaves out rows where a frozen graph was refused"
+            if "compiled" in means
+            else ""
+        )
     )
     if args.out:
-        print(f"written: {Path(args.out) / f'against-{args.against}.csv'}", file=sys.stderr)
+        print(f"written: {Path(args.out) / f'against-{args.against}.csv'} (and .json)",
+              file=sys.stderr)  # fmt: skip
     return 0
 
 
-AGAINST_COLUMNS = ("model", "source", "batch", "ours_ms", "reference_ms", "fused_ms",
-                   "unfused_ratio", "fused_ratio", "train_ratio", "max_difference", "threads",
-                   "dtype", "channels_last", "compiled_ms", "compiled_ratio",
-                   "compiled_difference", "compiled_eager")  # fmt: skip
+AGAINST_COLUMNS = (
+    "model", "source", "batch", "layout", "threads", "dtype", "rounds", "calls_per_visit",
+    "ours_ms", "reference_ms", "eager_ratio", "eager_low", "eager_high",
+    "fused_ms", "fused_reference_ms", "fused_reference_layout", "reference_other_ms",
+    "fused_ratio", "fused_low", "fused_high",
+    "train_ours_ms", "train_reference_ms", "train_ratio", "train_low", "train_high",
+    "compiled_ms", "reference_compiled_ms", "compiled_ratio", "compiled_low", "compiled_high",
+    "compiled_eager", "reference_compiled_eager", "compiled_difference",
+    "max_difference", "measured_at",
+)  # fmt: skip
+AGAINST_KEY = ("model", "batch", "layout", "threads", "dtype")
+
+
+def _pair_columns(prefix: str, pair, ours: str, reference: str) -> dict:
+    """A paired timing's medians (ms) and ratio with its interval, or blanks."""
+    import statistics
+
+    if pair is None:
+        return dict.fromkeys((ours, reference, f"{prefix}_ratio", f"{prefix}_low",
+                              f"{prefix}_high"), "")  # fmt: skip
+    low, high = pair.interval()
+    return {
+        ours: f"{statistics.median(pair.ours) * 1e3:.4f}",
+        reference: f"{statistics.median(pair.reference) * 1e3:.4f}",
+        f"{prefix}_ratio": f"{pair.median:.4f}",
+        f"{prefix}_low": f"{low:.4f}",
+        f"{prefix}_high": f"{high:.4f}",
+    }
+
+
+def against_row(c, args) -> dict:
+    """One CSV row: every time the ratios use, the ratios and their intervals."""
+    return {
+        "model": c.model, "source": c.source, "batch": str(c.batch), "layout": c.layout,
+        "threads": str(args.threads), "dtype": args.dtype, "rounds": str(len(c.eager.ours)),
+        "calls_per_visit": str(c.calls_per_visit),
+        **_pair_columns("eager", c.eager, "ours_ms", "reference_ms"),
+        **_pair_columns("fused", c.fused, "fused_ms", "fused_reference_ms"),
+        "fused_reference_layout": c.fused_reference_layout,
+        "reference_other_ms": f"{c.reference_other_ms:.4f}",
+        **_pair_columns("train", c.train, "train_ours_ms", "train_reference_ms"),
+        **_pair_columns("compiled", c.compiled, "compiled_ms", "reference_compiled_ms"),
+        "compiled_eager": str(c.compiled_eager) if c.compiled else "",
+        "reference_compiled_eager": str(c.reference_compiled_eager) if c.compiled else "",
+        "compiled_difference": f"{c.compiled_difference:.2e}" if c.compiled else "",
+        "max_difference": f"{c.max_difference:.2e}", "measured_at": c.measured_at,
+    }  # fmt: skip
 
 
 def write_against(folder, args, comparisons) -> object:
-    """``FOLDER/against-SOURCE.csv``: the rows measured now replace those of the same model,
-    batch and settings; every other row already in the file is kept."""
+    """``FOLDER/against-SOURCE.csv`` and ``.json`` (the same rows with every round's
+    seconds): the rows measured now replace those of the same model, batch and settings;
+    every other row already there is kept."""
     import csv
     import io
+    import json
 
     from keyarch.train.checkpoint import atomic_write
 
     path = folder / f"against-{args.against}.csv"
-    new = [
-        {"model": c.model, "source": c.source, "batch": str(c.batch),
-         "ours_ms": f"{c.ours_ms:.3f}", "reference_ms": f"{c.reference_ms:.3f}",
-         "fused_ms": f"{c.fused_ms:.3f}", "unfused_ratio": f"{c.unfused.median:.3f}",
-         "fused_ratio": f"{c.fused.median:.3f}",
-         "train_ratio": f"{c.train.median:.3f}" if c.train else "",
-         "max_difference": f"{c.max_difference:.2e}", "threads": str(args.threads),
-         "dtype": args.dtype, "channels_last": str(args.channels_last),
-         "compiled_ms": f"{c.compiled_ms:.3f}" if c.compiled else "",
-         "compiled_ratio": f"{c.compiled.median:.3f}" if c.compiled else "",
-         "compiled_difference": f"{c.compiled_difference:.2e}" if c.compiled else "",
-         "compiled_eager": str(c.compiled_eager) if c.compiled else ""}
+    new = [against_row(c, args) for c in comparisons]
+    rounds = {
+        tuple(against_row(c, args)[k] for k in AGAINST_KEY): {
+            name: [round(t, 7) for t in seconds]
+            for pair_name in ("eager", "fused", "train", "compiled")
+            if (pair := getattr(c, pair_name)) is not None
+            for name, seconds in ((f"{pair_name}_ours", pair.ours),
+                                  (f"{pair_name}_reference", pair.reference))
+        }
         for c in comparisons
-    ]  # fmt: skip
-    key = ("model", "batch", "threads", "dtype", "channels_last")
-    replaced = {tuple(row[k] for k in key) for row in new}
-    kept = []
+    }  # fmt: skip
+    replaced = set(rounds)
+    kept, kept_rounds = [], {}
     if path.is_file():
         with path.open(newline="") as handle:
-            kept = [
-                r for r in csv.DictReader(handle) if tuple(r.get(k) for k in key) not in replaced
-            ]
+            kept = [r for r in csv.DictReader(handle)
+                    if tuple(r.get(k) for k in AGAINST_KEY) not in replaced]  # fmt: skip
+    json_path = path.with_suffix(".json")
+    if json_path.is_file():
+        for entry in json.loads(json_path.read_text()).get("rows", []):
+            key = tuple(entry["row"].get(k) for k in AGAINST_KEY)
+            if key not in replaced:
+                kept_rounds[key] = entry
+    rows = sorted(kept + new, key=lambda r: (r["model"], int(r["batch"])))
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=AGAINST_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row in sorted(kept + new, key=lambda r: (r["model"], int(r["batch"]))):
+    for row in rows:
         writer.writerow({k: row.get(k, "") for k in AGAINST_COLUMNS})
     atomic_write(path, text.getvalue().encode())
+    entries = [kept_rounds.get(tuple(r.get(k) for k in AGAINST_KEY)) or
+               {"row": r, "seconds_per_call": rounds.get(tuple(r[k] for k in AGAINST_KEY), {})}
+               for r in rows]  # fmt: skip
+    atomic_write(json_path, (json.dumps({"rows": entries}, indent=1) + "\n").encode())
     return path
