@@ -2,15 +2,16 @@
 
 ``TensorMemory`` is a dispatch mode that sees every tensor PyTorch creates while it is
 active and follows each storage until it is freed: ``live`` bytes now, ``peak`` bytes at
-the worst moment. This is what ``torch.cuda.max_memory_allocated`` reports on a GPU (the
-tensors, not the allocator's caching or a library's scratch space), measured the same
-way on every device, and on the ``meta`` device without computing anything: a model built
-there gives its memory at any batch size in milliseconds.
+the worst moment: the tensors only, not an allocator's rounding and caching or a
+library's scratch space, counted the same way on every device, and on the ``meta`` device
+without computing anything: a model built there gives its memory at any batch size in
+milliseconds.
 
 Canziani et al. (2016, Fig. 5) plot a process's whole memory against the batch size: the
 weights dominate at small batches (flat), activations at large ones (linear), with a knee
 between. ``inference_memory`` gives the same two parts, weights plus the forward pass's
-peak of activations.
+peak of activations; ``keyarch.analysis.rss`` measures what a process really takes, and
+``keyarch bench`` puts the two side by side (the tests compare them on a few models).
 """
 
 from __future__ import annotations
