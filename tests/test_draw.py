@@ -134,3 +134,23 @@ def test_draw_refuses_what_it_cannot_do_in_one_line(tmp_path, capsys):
         assert err.startswith("keyarch: error: ")
     assert taken.read_text() == "keep me"
     assert not (tmp_path / "m.pdf").exists()
+
+
+@pytest.mark.parametrize("name", keyarch.list_models(task="image-classification"))
+def test_every_box_carries_its_operations_and_they_add_up_to_the_model(name):
+    with torch.device("meta"):
+        model = keyarch.create_model(name)
+        diagram = architecture_diagram(model)
+    assert sum(box.macs for box in diagram.boxes) == diagram.macs
+
+
+def test_towers_show_their_parameters_and_blocks_their_connections():
+    with torch.device("meta"):
+        alexnet = architecture_diagram(keyarch.create_model("alexnet_two_tower"))
+        resnet = architecture_diagram(keyarch.create_model("resnet50"))
+        densenet = architecture_diagram(keyarch.create_model("densenet121"))
+    conv1 = alexnet.box("conv1")
+    assert conv1.lanes == 2 and conv1.parameters == 96 * 3 * 11 * 11 + 96
+    assert resnet.box("conv2_x").bypass == "residual" and resnet.box("fc").bypass == ""
+    assert densenet.box("denseblock1").bypass == "dense"
+    assert densenet.box("transition1").bypass == ""

@@ -11,7 +11,10 @@ one class the first block may change the shape: "first block /2"). Names are the
 module names, which in keyarch are the papers' names (``conv2_x``, ``inception4a``,
 ``C3``, ``denseblock2``, ``reduction_cell_0``). Grouped convolutions that are not
 depthwise (AlexNet's two GPUs) are drawn as side-by-side towers, with crossing arrows
-where a layer reads both towers (conv3 and fc6 in the paper's Figure 2).
+where a layer reads both towers (conv3 and fc6 in the paper's Figure 2). Every box
+carries its parameters and multiply-accumulates (counted in the same forward pass; the
+boxes add up to the model), and a block that adds its input back (residual) or
+concatenates it (dense) is drawn with that connection as an edge around it.
 
 ``keyarch.analysis.draw`` renders it with matplotlib (no graphviz) to SVG or PNG.
 """
@@ -61,6 +64,8 @@ class Box:
     band: str = ""  # the model's child it sits in, drawn as a band: "features", "entry_flow"
     lanes: int = 1  # towers drawn side by side (AlexNet's two GPUs)
     cross: bool = False  # reads every tower (the towers' connection)
+    macs: int = 0  # multiply-accumulates of one image through the box
+    bypass: str = ""  # "residual" (a block adds its input) or "dense" (concatenates it)
 
     @property
     def title(self) -> str:
@@ -92,10 +97,25 @@ class Diagram:
 # -- reading a model -----------------------------------------------------------------
 
 
-def _record_shapes(model: nn.Module, input_size: tuple[int, int, int]) -> dict[nn.Module, tuple]:
+def _record_shapes(
+    model: nn.Module, input_size: tuple[int, int, int], macs: dict | None = None
+) -> dict[nn.Module, tuple]:
     """Input and output shape (without the batch) of every module's first call, and
-    "two inputs" where a module reads more than one tensor."""
+    "two inputs" where a module reads more than one tensor; with ``macs`` (a dict), the
+    multiply-accumulates of every module's calls go into it."""
+    from torch.utils.flop_counter import FlopCounterMode
+
     shapes: dict[nn.Module, tuple] = {}
+    counter = FlopCounterMode(display=False)
+    entered: dict[nn.Module, list[int]] = {}
+
+    def before(module, _inputs) -> None:
+        entered.setdefault(module, []).append(counter.get_total_flops())
+
+    def after(module, _inputs, _output) -> None:
+        if macs is not None and entered.get(module):
+            start = entered[module].pop()
+            macs[module] = macs.get(module, 0) + (counter.get_total_flops() - start) // 2
 
     def first_tensor(value):
         if isinstance(value, torch.Tensor):
@@ -117,18 +137,39 @@ def _record_shapes(model: nn.Module, input_size: tuple[int, int, int]) -> dict[n
                 shapes[module] += ("two inputs",)  # NASNet's cells read h_i and h_{i-1}
 
     handles = [m.register_forward_hook(hook) for m in model.modules()]
+    if macs is not None:
+        handles += [m.register_forward_pre_hook(before) for m in model.modules()]
+        handles += [m.register_forward_hook(after) for m in model.modules()]
     was_training = model.training
     model.eval()
     try:
         parameter = next(model.parameters(), None)
         device = parameter.device if parameter is not None else torch.device("cpu")
-        with torch.no_grad():
+        with torch.no_grad(), counter if macs is not None else _nothing():
             model(torch.zeros(1, *input_size, device=device))
     finally:
         for handle in handles:
             handle.remove()
         model.train(was_training)
     return shapes
+
+
+def _nothing():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def _bypass(module: nn.Module, detail: str) -> str:
+    """ "residual" where a block adds its input back, "dense" where it concatenates it."""
+    name = type(module).__name__
+    children = {child for child, _ in module.named_children()}
+    if "Dense" in name and "Block" in name:
+        return "dense"
+    residual = ("Residual" in name or "Bottleneck" in name or "BasicBlock" in name
+                or children & {"shortcut", "downsample"} or "+ shortcut" in detail
+                or "+ input" in detail)  # fmt: skip
+    return "residual" if residual and list(module.children()) else ""
 
 
 def _size(values) -> str:
@@ -383,7 +424,8 @@ def architecture_diagram(
             raise BadInput(f"{name} has no model card: give input_size as (C, H, W)")
         input_size = tuple(card.input_size)
     input_size = tuple(int(v) for v in input_size)
-    shapes = _record_shapes(model, input_size)
+    module_macs: dict[nn.Module, int] = {}
+    shapes = _record_shapes(model, input_size, module_macs if macs else None)
     candidates: list[_Candidate] = []
     _walk(model, "", "", False, shapes, candidates)
     lanes = _tower_lanes(candidates)
@@ -400,6 +442,7 @@ def architecture_diagram(
                 previous.notes.append(note)
             previous.out_shape = shape[1]
             previous.names += (candidate.path,)
+            previous.macs += module_macs.get(module, 0)
             continue
         spatial = len(shape[1]) == 3 and shape[1][1:] != (1, 1)
         if lanes > 1 and not in_towers and spatial:
@@ -424,6 +467,8 @@ def architecture_diagram(
             group=candidate.group,
             band=candidate.band,
             lanes=box_lanes,
+            macs=module_macs.get(module, 0),
+            bypass=_bypass(module, detail),
         )
         if box_lanes > 1:
             conv = _conv_like(module)
@@ -470,6 +515,7 @@ def _collapse(boxes: list[Box], sources: list[_Candidate | None]) -> list[Box]:
                 last.names += box.names
                 last.notes += [note for note in box.notes if note not in last.notes]
                 last.parameters += box.parameters
+                last.macs += box.macs
                 last.out_shape = box.out_shape
                 runs[-1] = (last, first, source)
                 continue

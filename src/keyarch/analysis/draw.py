@@ -132,9 +132,14 @@ def save_diagram(diagram: Diagram, path: str | Path) -> Path:
 
     for index, (box, top, box_height) in enumerate(zip(diagram.boxes, tops, heights, strict=True)):
         _draw_box(axes, box, top, box_height)
-        if box.parameters and box.lanes == 1:
-            axes.text(_BOX_RIGHT + 0.1, top + box_height / 2,
-                      f"{_millions(box.parameters)}\nparams", **_GREY)  # fmt: skip
+        counts = [f"{_millions(box.parameters)} params"] if box.parameters else []
+        counts += ["(both towers)"] if box.lanes == 2 and counts else []
+        counts[1:1] = [f"{_millions(box.macs)} MACs"] if box.macs else []
+        if counts:  # beside the box (below the tower label where there are towers)
+            y = top + box_height / 2 + (0.2 if box.lanes > 1 else 0)
+            axes.text(_BOX_RIGHT + 0.1, y, "\n".join(counts), **_GREY)
+        if box.bypass:
+            _draw_bypass(axes, box, top, box_height)
         if index + 1 < len(diagram.boxes):
             _draw_arrows(axes, box, diagram.boxes[index + 1], top + box_height, tops[index + 1])
 
@@ -179,6 +184,28 @@ def _draw_box(axes, box: Box, top: float, height: float) -> None:
             x = left - 0.06 if lane == 0 else left + lane_width + 0.06
             axes.text(x, top + height / 2, f"GPU {lane + 1}", ha="right" if lane == 0 else "left",
                       **_GREY)  # fmt: skip
+
+
+def _draw_bypass(axes, box: Box, top: float, height: float) -> None:
+    """A block's connection around its layers, at the box's left: one arc to a sum for a
+    residual block, nested arcs to a concatenation for a dense block."""
+    from matplotlib.patches import FancyArrowPatch
+
+    arcs = 3 if box.bypass == "dense" else 1
+    for number in range(arcs):
+        inset = 0.1 + 0.12 * number
+        start, end = (_BOX_LEFT, top + inset), (_BOX_LEFT, top + height - 0.1)
+        axes.add_patch(FancyArrowPatch(start, end, connectionstyle=f"arc3,rad={0.5 + 0.1 * number}",
+                                       arrowstyle="-|>", mutation_scale=8, linewidth=0.9,
+                                       color="#2e7d32", shrinkA=0, shrinkB=0))  # fmt: skip
+    sign = "\u2295" if box.bypass == "residual" else "\u2225"  # sum, or concatenation
+    what = "input added" if box.bypass == "residual" else "inputs\nconcatenated"
+    if box.count > 1:
+        what += "\n(each block)"
+    axes.text(_BOX_LEFT - 0.05, top + height - 0.1, sign, ha="right", va="center", fontsize=11,
+              color="#2e7d32")  # fmt: skip
+    axes.text(_BOX_LEFT - 0.3, top + height / 2, what, ha="right", va="center", fontsize=6.5,
+              color="#2e7d32", linespacing=1.0)  # fmt: skip
 
 
 def _lane_centres(box: Box) -> list[float]:
