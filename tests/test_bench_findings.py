@@ -165,3 +165,27 @@ def test_activations_are_counted_as_timm_reports_them():
         assert count_matrix_vector_macs(alexnet, (3, 224, 224)) == (
             9216 * 4096 + 4096 * 4096 + 4096 * 1000
         )
+
+
+def test_power_is_constant_fails_when_a_model_draws_more():
+    flat = {("a", 1): 100.0, ("a", 16): 104.0, ("b", 1): 97.0, ("c", 16): 101.0}
+    assert F.power_is_constant(flat).verdict == F.HOLDS
+    assert F.power_is_constant({**flat, ("d", 1): 60.0}).verdict == F.DIFFERS
+
+
+def test_rapl_counters_are_read_and_their_wrap_undone(tmp_path, monkeypatch):
+    from keyarch.analysis import energy
+
+    package = tmp_path / "intel-rapl:0"
+    package.mkdir()
+    (package / "energy_uj").write_text("999000000\n")
+    (package / "max_energy_range_uj").write_text("1000000000\n")
+    (tmp_path / "intel-rapl:0:0").mkdir()  # a sub-domain (the cores): not counted twice
+    monkeypatch.setattr(energy, "POWERCAP", tmp_path)
+    meter = energy.EnergyMeter.for_device(torch.device("cpu"))
+    before = meter.read()
+    (package / "energy_uj").write_text("2000000\n")  # wrapped past 1000 J
+    assert meter.difference(before, meter.read()) == pytest.approx(3.0)
+    monkeypatch.setattr(energy, "POWERCAP", tmp_path / "none")
+    assert energy.EnergyMeter.for_device(torch.device("cpu")) is None
+    assert "exposes no RAPL energy counter" in energy.unavailable_reason("cpu")

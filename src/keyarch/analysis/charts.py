@@ -10,11 +10,11 @@ Fig. 7   time per image against operations at batch 1 and 16, fits and their r^2
 Fig. 9   top-1 against images per second, blob size: operations; the upper bound shaded
 Fig. 10  top-1 per million parameters (accuracy density), as dots
 roofline achieved multiply-accumulates per second against arithmetic intensity
+Figs. 4, 8  power against batch size, energy against operations: where energy was read
 
 Every chart gives a family one colour and each of its models a marker of its own, the same
 in every figure; it names a chosen few models beside their points (the paper's networks
-and the extremes) and the rest in the legend. Their Figs. 4 and 8 plot power, drawn only
-where the machine exposes an energy counter. Accuracy is never measured here: it is each
+and the extremes) and the rest in the legend. Accuracy is never measured here: it is each
 model card's published single-crop ILSVRC-2012 validation top-1, and every chart that
 shows it says so. SVGs keep their text as text and carry no date.
 """
@@ -213,6 +213,8 @@ def plot_all(document: dict, folder: str | Path) -> list[Path]:
         paths += chart(models, folder, setting, style)
     if peak:
         paths += _roofline(models, folder, setting, style, peak)
+    if any(r.get("infer_energy_j") for m in models for r in m["rows"]):
+        paths += _power(models, folder, setting, style)
     return paths
 
 
@@ -546,3 +548,38 @@ def _roofline(models, folder, setting, style, peak):
         "convolutions and matrix products write, at that batch.",
     )
     return _save(fig, folder, "roofline")
+
+
+def _power(models, folder, setting, style):
+    """Figs. 4 and 8 where energy was measured: power against batch size, and energy per
+    image against operations."""
+    plt = _plt()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.5))
+    names, xs, ys = [], [], []
+    for m in imagenet_models(models):
+        rows = sorted((r for r in m["rows"] if r.get("infer_energy_j")),
+                      key=lambda r: r["infer_batch_size"])  # fmt: skip
+        if not rows:
+            continue
+        look = style.of(m["model"])
+        watts = [r["infer_energy_j"] / (r["infer_step_time"] / 1e3) for r in rows]
+        left.plot([r["infer_batch_size"] for r in rows], watts, lw=0.8, ms=3, **look)
+        names.append(m["model"])
+        xs.append(m["infer_gmacs"])
+        ys.append(rows[-1]["infer_energy_j"] / rows[-1]["infer_batch_size"])
+    left.set_xscale("log", base=2)
+    _plain_ticks(left.xaxis)
+    left.set_xlabel("batch size (log scale)")
+    left.set_ylabel("power [W]")
+    left.set_title("Power against batch size (Canziani Fig. 4)", fontsize=9)
+    left.grid(alpha=0.3)
+    _scatter(right, style, names, xs, ys)
+    _labels(right, names, xs, ys, chosen_labels(names, xs, ys))
+    right.set_xlabel("operations per image [G multiply-accumulates]")
+    right.set_ylabel("energy per image at the largest batch [J]")
+    right.set_title("Energy against operations (Canziani Fig. 8)", fontsize=9)
+    right.grid(alpha=0.3)
+    style.legend(right, names)
+    fig.suptitle(setting, fontsize=9)
+    _footer(fig, "Energy read from the machine's counter (RAPL or NVML) around the timed calls.")
+    return _save(fig, folder, "fig4_fig8_power")

@@ -362,3 +362,25 @@ def parameter_efficiency(density: dict[str, float], leader: str, others: list[st
     )
     verdict = HOLDS if min(ratios.values()) >= 10 else DIFFERS
     return Verdict(verdict, here, rule, {"ratios": ratios})
+
+
+# --- power (Figs. 4 and 8) ------------------------------------------------------------------
+
+POWER_SPREAD = 0.15  # "independent": every model and batch within this of the median power
+
+
+def power_is_constant(watts: dict[tuple[str, int], float]) -> Verdict:
+    """The paper's first finding: power is independent of batch size and architecture
+    (the device runs flat out). Holds when every (model, batch) power lies within
+    POWER_SPREAD of their median; differs otherwise."""
+    rule = f"holds when every model and batch size draws within {POWER_SPREAD:.0%} of the median"
+    if len(watts) < 3:
+        return Verdict(INCONCLUSIVE, f"{len(watts)} powers measured", rule)
+    median = float(np.median(list(watts.values())))
+    worst = max(watts, key=lambda k: abs(watts[k] / median - 1))
+    spread = abs(watts[worst] / median - 1)
+    here = (
+        f"median {median:.1f} W over {len(watts)} models and batch sizes; the farthest "
+        f"{worst[0]} at batch {worst[1]}, {watts[worst]:.1f} W ({spread:+.0%})"
+    )
+    return Verdict(HOLDS if spread <= POWER_SPREAD else DIFFERS, here, rule, {"median": median})
