@@ -52,7 +52,11 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 # Memory is counted without computing (on the meta device): at these batch sizes always,
 # so that the knee of Canziani's Fig. 5 shows whatever batch sizes were timed.
 MEMORY_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
-RE_WARM_BELOW = 0.5  # seconds: a visit to a faster step starts with one untimed call
+# seconds: a visit to a faster inference step starts with one untimed call, which pays for
+# what the models visited since evicted (oneDNN's cached kernels, the caches' contents);
+# above it that is a few percent of one call (ResNet-50: 53 convolutions' kernels, tens of
+# milliseconds) and the extra call would cost more time than it corrects
+RE_WARM_BELOW = 2.0
 
 COLUMNS = (
     "model",
@@ -355,11 +359,18 @@ class _Steps:
 
 
 def visit(
-    step: Callable[[], object], record: dict, settings: BenchSettings, device: torch.device
+    step: Callable[[], object],
+    record: dict,
+    settings: BenchSettings,
+    device: torch.device,
+    *,
+    fresh: bool = False,
 ) -> None:
     """One visit of a cell: on the first, warm up and plan the timed calls; then time this
-    visit's share of them back to back (a faster step is called once untimed first: the
-    other models run since evicted its weights and kernels from the caches)."""
+    visit's share of them back to back. A later visit starts with one untimed call where
+    ``fresh`` (a training step's model and optimiser are built anew each visit: the first
+    step allocates the gradients and the momentum) or where the step is faster than
+    RE_WARM_BELOW seconds."""
     from keyarch.analysis.energy import EnergyMeter
 
     if not record.get("visits"):
@@ -372,7 +383,7 @@ def visit(
             most=settings.max_repeats,
         )
         record["visits"] = []
-    elif record["estimate"] < RE_WARM_BELOW:
+    elif fresh or record["estimate"] < RE_WARM_BELOW:
         step()
         timing_.synchronise(device)
     calls = math.ceil(record["planned"] / settings.passes)
@@ -654,7 +665,8 @@ def run_bench(
                 continue  # visited in an earlier run
             bar.set_postfix_str(f"pass {number + 1} {name} {cell}")
             try:
-                visit(steps.step(name, cell), record, settings, device)
+                fresh = cell.startswith("train/")
+                visit(steps.step(name, cell), record, settings, device, fresh=fresh)
             except (RuntimeError, NotImplementedError, torch.OutOfMemoryError) as error:
                 failed[name] = _first_line(error)
                 tqdm.write(f"{name}: not measured: {failed[name]}")
