@@ -189,3 +189,22 @@ def test_rapl_counters_are_read_and_their_wrap_undone(tmp_path, monkeypatch):
     monkeypatch.setattr(energy, "POWERCAP", tmp_path / "none")
     assert energy.EnergyMeter.for_device(torch.device("cpu")) is None
     assert "exposes no RAPL energy counter" in energy.unavailable_reason("cpu")
+
+
+def test_a_visit_warms_up_first_and_rewarms_a_fresh_or_fast_step():
+    from keyarch.analysis.bench import BenchSettings, visit
+
+    calls = []
+    settings = BenchSettings(warmup=2, repeats=4, min_time=1.0, passes=2, max_repeats=4)
+    record: dict = {}
+    cpu = torch.device("cpu")
+    visit(lambda: calls.append(1), record, settings, cpu)
+    assert len(calls) == 2 + 2  # two warm-up calls, then half of the four planned
+    assert record["planned"] == 4 and len(record["visits"][0]["seconds"]) == 2
+    visit(lambda: calls.append(1), record, settings, cpu)
+    assert len(calls) == 4 + 1 + 2  # a fast step: one untimed call first
+    slow = {"planned": 2, "estimate": 5.0, "visits": [{"at": "", "seconds": [5.0]}]}
+    visit(lambda: calls.append(1), slow, BenchSettings(passes=2), cpu)
+    assert len(calls) == 7 + 1  # a slow step is timed at once ...
+    visit(lambda: calls.append(1), slow, BenchSettings(passes=2), cpu, fresh=True)
+    assert len(calls) == 8 + 2  # ... unless its model is fresh
