@@ -441,3 +441,14 @@ def test_measured_memory_tracks_the_count(tmp_path):
             assert 0.9 * counted[batch] <= got[batch] <= 2.5 * counted[batch] + 64, (name, got)
         growth, counted_growth = got[8] - got[1], counted[8] - counted[1]
         assert 0.7 * counted_growth <= growth <= 3 * counted_growth + 16, (name, got, counted)
+
+
+def test_img_size_and_amp_are_measured_as_asked(tmp_path):
+    settings = BenchSettings(**{**QUICK.__dict__, "img_size": 448, "amp": True, "train": False})
+    run_bench(["resnet18"], [1], settings, tmp_path, report=print)
+    (row,) = BenchFolder(tmp_path).rows()
+    assert row["infer_img_size"] == 448 and row["amp"] is True
+    # four times the pixels: four times the convolutions' work (the classifier aside)
+    assert row["infer_gmacs"] == pytest.approx((1.814 - 0.000512) * 4 + 0.000512, rel=0.001)
+    with pytest.raises(ValueError, match="--amp autocasts float32 models; --dtype is bfloat16"):
+        BenchSettings(amp=True, dtype="bfloat16").check()
