@@ -377,10 +377,17 @@ def _fig5(models, folder, setting, style):
     return _save(fig, folder, "fig5_memory_vs_batch")
 
 
-def _fit_line(ax, xs, fit, text: str, log: bool = False) -> None:
-    lo, hi = min(xs), max(xs)
-    line = np.geomspace(lo, hi, 50) if log else np.linspace(0, hi * 1.05, 50)
-    ax.plot(line, fit(line), color="0.3", lw=1, label=text)
+def _scatter_with_fit(ax, style: Style, names, xs, ys, legend: str) -> None:
+    """The models' points, their least-squares line (``legend`` formatted with the fit's
+    slope, intercept and r2) and the chosen few named."""
+    _scatter(ax, style, names, xs, ys)
+    if len(names) >= 2:
+        fit = linear_fit(xs, ys)
+        line = np.linspace(0, max(xs) * 1.05, 50)
+        label = legend.format(slope=fit.slope, intercept=fit.intercept, r2=fit.r2)
+        ax.plot(line, fit(line), color="0.3", lw=1, label=label)
+        ax.legend(fontsize=8, loc="upper left")
+    _labels(ax, names, xs, ys, chosen_labels(names, xs, ys))
 
 
 def _fig6(models, folder, setting, style):
@@ -392,17 +399,8 @@ def _fig6(models, folder, setting, style):
     xs = [m["param_count"] for m in chosen]
     ys = [(_measured(m) or m["memory_mb"])["1"] for m in chosen]
     fig, ax = plt.subplots(figsize=(9, 6))
-    _scatter(ax, style, names, xs, ys)
-    if len(chosen) >= 2:
-        fit = linear_fit(xs, ys)
-        _fit_line(
-            ax,
-            xs,
-            fit,
-            f"{fit.slope:.2f} MB per M parameters + {fit.intercept:.0f} MB, r$^2$ = {fit.r2:.3f}",
-        )
-        ax.legend(fontsize=8, loc="upper left")
-    _labels(ax, names, xs, ys, chosen_labels(names, xs, ys))
+    _scatter_with_fit(ax, style, names, xs, ys, "{slope:.2f} MB per M parameters + "
+                      "{intercept:.0f} MB, r$^2$ = {r2:.3f}")  # fmt: skip
     ax.set_xlabel("parameters [millions]")
     ax.set_ylabel(f"{'measured' if measured else 'counted'} inference memory at batch 1 [MB]")
     ax.set_title("Memory at batch 1 against parameters (Canziani Fig. 6)")
@@ -421,17 +419,8 @@ def _fig7(models, folder, setting, style):
         names = [m["model"] for m, _ in points]
         xs = [m["infer_gmacs"] for m, _ in points]
         ys = [_per_image_ms(r) for _, r in points]
-        _scatter(ax, style, names, xs, ys)
-        if len(points) >= 2:
-            fit = linear_fit(xs, ys)
-            _fit_line(
-                ax,
-                xs,
-                fit,
-                f"{fit.slope:.1f} ms per GMAC + {fit.intercept:.2f} ms, r$^2$ = {fit.r2:.3f}",
-            )
-            ax.legend(fontsize=8, loc="upper left")
-        _labels(ax, names, xs, ys, chosen_labels(names, xs, ys))
+        _scatter_with_fit(ax, style, names, xs, ys, "{slope:.1f} ms per GMAC + "
+                          "{intercept:.2f} ms, r$^2$ = {r2:.3f}")  # fmt: skip
         ax.set_xlabel("operations per image [G multiply-accumulates]")
         ax.set_ylabel(f"inference time per image at batch {batch} [ms]")
         ax.set_title(f"batch {batch}")
