@@ -291,6 +291,24 @@ def _families_grid(plt, models, per_panel: int = 12):
     return fig, list(zip(axes.flat, panels, strict=False))
 
 
+def _batch_panel(ax, family: str, legend: str) -> None:
+    """One family's panel: log-log over batch sizes, its models in the legend."""
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    _plain_ticks(ax.xaxis)
+    _plain_ticks(ax.yaxis)
+    ax.set_title(family, fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=5.5, loc=legend)
+
+
+def _grid_titles(fig, ylabel: str, title: str) -> None:
+    fig.supxlabel("batch size (log scale)", fontsize=9)
+    fig.supylabel(f"{ylabel} (log scale)", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+
+
 def _fig3(models, folder, setting, style):
     plt = _plt()
     chosen = imagenet_models(models)
@@ -307,19 +325,12 @@ def _fig3(models, folder, setting, style):
             look = style.of(m["model"])
             ax.plot(batches, per_image, lw=1, ms=3, label=m["model"], **look)
             ax.fill_between(batches, low, high, color=look["color"], alpha=0.25, lw=0)
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        _plain_ticks(ax.xaxis)
-        _plain_ticks(ax.yaxis)
-        ax.set_title(family, fontsize=8)
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=5.5, loc="upper right")
-    fig.supxlabel("batch size (log scale)", fontsize=9)
-    fig.supylabel("inference time per image [ms] (log scale)", fontsize=9)
-    fig.suptitle(
-        f"Inference time per image against batch size (Canziani Fig. 3)\n{setting}", fontsize=10
+        _batch_panel(ax, family, "upper right")
+    _grid_titles(
+        fig,
+        "inference time per image [ms]",
+        f"Inference time per image against batch size (Canziani Fig. 3)\n{setting}",
     )
-    fig.tight_layout()
     _footer(
         fig,
         "Median of the timed calls; band: the 95 % bootstrap interval of the median. "
@@ -352,21 +363,13 @@ def _fig5(models, folder, setting, style):
             if batches[0] <= knee <= batches[-1]:
                 ax.plot([knee], [np.interp(knee, batches, memory)], "o", ms=6, mfc="none",
                         mec=look["color"])  # fmt: skip
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        _plain_ticks(ax.xaxis)
-        _plain_ticks(ax.yaxis)
-        ax.set_title(family, fontsize=8)
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=5.5, loc="upper left")
-    fig.supxlabel("batch size (log scale)", fontsize=9)
-    fig.supylabel("inference memory [MB] (log scale)", fontsize=9)
-    fig.suptitle(
+        _batch_panel(ax, family, "upper left")
+    _grid_titles(
+        fig,
+        "inference memory [MB]",
         "Memory against batch size: measured (solid), counted (dashed), circle: the knee "
         f"(Canziani Fig. 5)\n{setting}",
-        fontsize=10,
     )
-    fig.tight_layout()
     _footer(
         fig,
         "Measured: growth of the resident set of a fresh process from before the model was "
