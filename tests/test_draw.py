@@ -154,3 +154,12 @@ def test_towers_show_their_parameters_and_blocks_their_connections():
     assert resnet.box("conv2_x").bypass == "residual" and resnet.box("fc").bypass == ""
     assert densenet.box("denseblock1").bypass == "dense"
     assert densenet.box("transition1").bypass == ""
+
+
+def test_an_inverted_residual_adds_its_input_only_where_its_shape_stays():
+    with torch.device("meta"):
+        diagram = architecture_diagram(keyarch.create_model("mobilevit_xs"))
+    assert diagram.box("layer1").bypass == ""  # 16 -> 32 channels: no shortcut
+    layer2 = diagram.box("layer2")  # /2 first, then two that keep the shape
+    assert layer2.bypass == "residual" and not layer2.bypass_every
+    assert diagram.box("layer3.0").bypass == ""  # /2

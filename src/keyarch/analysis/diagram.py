@@ -66,6 +66,7 @@ class Box:
     cross: bool = False  # reads every tower (the towers' connection)
     macs: int = 0  # multiply-accumulates of one image through the box
     bypass: str = ""  # "residual" (a block adds its input) or "dense" (concatenates it)
+    bypass_every: bool = True  # every block of a collapsed box has it (not only some)
 
     @property
     def title(self) -> str:
@@ -164,6 +165,8 @@ def _bypass(module: nn.Module, detail: str) -> str:
     """ "residual" where a block adds its input back, "dense" where it concatenates it."""
     name = type(module).__name__
     children = {child for child, _ in module.named_children()}
+    if isinstance(getattr(module, "use_shortcut", None), bool):  # only where the shape stays
+        return "residual" if module.use_shortcut else ""
     if "Dense" in name and "Block" in name:
         return "dense"
     residual = ("Residual" in name or "Bottleneck" in name or "BasicBlock" in name
@@ -516,6 +519,8 @@ def _collapse(boxes: list[Box], sources: list[_Candidate | None]) -> list[Box]:
                 last.notes += [note for note in box.notes if note not in last.notes]
                 last.parameters += box.parameters
                 last.macs += box.macs
+                last.bypass_every = last.bypass_every and box.bypass == last.bypass
+                last.bypass = last.bypass or box.bypass
                 last.out_shape = box.out_shape
                 runs[-1] = (last, first, source)
                 continue

@@ -201,7 +201,7 @@ def _draw_bypass(axes, box: Box, top: float, height: float) -> None:
     sign = "\u2295" if box.bypass == "residual" else "\u2225"  # sum, or concatenation
     what = "input added" if box.bypass == "residual" else "inputs\nconcatenated"
     if box.count > 1:
-        what += "\n(each block)"
+        what += "\n(each block)" if box.bypass_every else "\n(blocks that\nkeep the shape)"
     axes.text(_BOX_LEFT - 0.05, top + height - 0.1, sign, ha="right", va="center", fontsize=11,
               color="#2e7d32")  # fmt: skip
     axes.text(_BOX_LEFT - 0.3, top + height / 2, what, ha="right", va="center", fontsize=6.5,
