@@ -378,7 +378,7 @@ def _interleaved(
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
         order = names[r % len(names) :] + names[: r % len(names)]
-        if r % 2:
+        if (r // len(names)) % 2:  # (with two steps a rotation alone would undo a reversal)
             order.reverse()
         for n in order:
             times[n].append(_timed(steps[n], calls))

@@ -37,6 +37,7 @@ import math
 import os
 import platform
 import random
+import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
@@ -688,7 +689,7 @@ def run_bench(
 
             try:
                 figures[name]["measured_memory"] = measure_memory(name, batch_sizes, settings)
-            except (RuntimeError, OSError) as error:
+            except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as error:
                 failed[name] = _first_line(error)
                 tqdm.write(f"{name}: memory not measured: {failed[name]}")
                 continue

@@ -4,7 +4,7 @@ data where its finding is false and see it say so.
 
 Every rule here was fixed before the data it judges was measured, and is printed in the
 report beside its verdict: "holds here", "differs here", or "inconclusive here" where the
-measurements' own spread (the bootstrap intervals of the timings) does not decide.
+data cannot decide (too few models; for the batching gain, intervals that overlap).
 """
 
 from __future__ import annotations
@@ -244,7 +244,7 @@ def memory_shape(curve: dict, large_from: int = 8) -> MemoryShape:
     if len(large) < 3:
         large = batches[-3:]
     fit = linear_fit(large, [curve[str(b)] for b in large])
-    growth = curve[str(batches[1])] / curve[str(batches[0])] - 1 if len(batches) > 1 else 0.0
+    growth = curve["2"] / curve["1"] - 1 if "1" in curve and "2" in curve else math.nan
     return MemoryShape(fit.intercept, fit.slope, fit.r2, growth)
 
 
@@ -258,8 +258,8 @@ def memory_flat_then_linear(curves: dict[str, dict]) -> Verdict:
         f"holds when every measured curve is linear from batch 8 (r^2 >= {LINEAR_R2}) and "
         f"most grow by <= {FLAT_GROWTH:.0%} from batch 1 to 2"
     )
-    if not shapes:
-        return Verdict(INCONCLUSIVE, "no measured memory", rule)
+    if not shapes or all(math.isnan(s.growth_1_to_2) for s in shapes.values()):
+        return Verdict(INCONCLUSIVE, "no memory measured at batches 1 and 2", rule)
     bent = [n for n, s in shapes.items() if not s.linear]
     flat = [n for n, s in shapes.items() if s.flat]
     knees = sorted(s.knee for s in shapes.values())

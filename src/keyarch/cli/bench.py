@@ -251,10 +251,16 @@ def _publish(args) -> int:
         document["models"], document["settings"]  # noqa: B018 - checks the shape
     except (ValueError, KeyError, TypeError):
         raise BadInput(f"{path}: not a keyarch bench results file") from None
+    if "passes" not in document["settings"]:
+        raise BadInput(
+            f"{path}: measured by an earlier keyarch (no timing passes recorded); measure "
+            f"again into a new folder: keyarch bench --all --out NEW"
+        )
+    BenchFolder(source).write_tables()
+    document = json.loads(path.read_text())  # as rebuilt from the model files
     document["models"] = [m for m in document["models"] if m.get("rows")]
     if not document["models"]:
         raise BadInput(f"{path}: no model measured yet")
-    BenchFolder(source).write_tables()
     to = Path(args.to or source)
     written = []
     if args.report:
@@ -433,8 +439,9 @@ def write_against(folder, args, comparisons) -> object:
     kept, kept_rounds = [], {}
     if path.is_file():
         with path.open(newline="") as handle:
-            kept = [r for r in csv.DictReader(handle)
-                    if tuple(r.get(k) for k in AGAINST_KEY) not in replaced]  # fmt: skip
+            # rows of the earlier, unlike-for-like format (no layout) are dropped: remeasured
+            kept = [r for r in csv.DictReader(handle) if r.get("fused_reference_ms")
+                    and tuple(r.get(k) for k in AGAINST_KEY) not in replaced]  # fmt: skip
     json_path = path.with_suffix(".json")
     if json_path.is_file():
         for entry in json.loads(json_path.read_text()).get("rows", []):
@@ -449,7 +456,7 @@ def write_against(folder, args, comparisons) -> object:
         writer.writerow({k: row.get(k, "") for k in AGAINST_COLUMNS})
     atomic_write(path, text.getvalue().encode())
     entries = [kept_rounds.get(tuple(r.get(k) for k in AGAINST_KEY)) or
-               {"row": r, "seconds_per_call": rounds.get(tuple(r[k] for k in AGAINST_KEY), {})}
+               {"row": r, "seconds_per_call": rounds.get(tuple(r.get(k) for k in AGAINST_KEY), {})}
                for r in rows]  # fmt: skip
     atomic_write(json_path, (json.dumps({"rows": entries}, indent=1) + "\n").encode())
     return path
