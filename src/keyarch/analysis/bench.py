@@ -548,11 +548,12 @@ class BenchFolder:
             found.append(figures)
         return found
 
-    def rows(self) -> list[dict]:
-        """One flat row per model and batch size, with the settings, in COLUMNS' order."""
+    def rows(self, results: list[dict] | None = None) -> list[dict]:
+        """One flat row per model and batch size, with the settings, in COLUMNS' order
+        (from ``results`` where the caller has read them already)."""
         settings = self.read_settings()["settings"]
         table = []
-        for figures in self.results():
+        for figures in self.results() if results is None else results:
             static = {
                 k: v
                 for k, v in figures.items()
@@ -566,7 +567,8 @@ class BenchFolder:
     def write_tables(self) -> tuple[Path, Path]:
         from keyarch.train.checkpoint import atomic_write
 
-        rows = self.rows()
+        results = self.results()
+        rows = self.rows(results)
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
@@ -574,9 +576,7 @@ class BenchFolder:
             writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in COLUMNS})
         csv_path, json_path = self.path / "bench.csv", self.path / "bench.json"
         atomic_write(csv_path, text.getvalue().encode())
-        models = [
-            {k: v for k, v in m.items() if k != "timings"} for m in self.results() if m["rows"]
-        ]
+        models = [{k: v for k, v in m.items() if k != "timings"} for m in results if m["rows"]]
         document = {**self.read_settings(), "peak_macs_per_sec": self.peak(), "models": models}
         atomic_write(json_path, (json.dumps(document, indent=1) + "\n").encode())
         return csv_path, json_path
