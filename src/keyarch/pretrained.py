@@ -8,6 +8,10 @@ record's tensors into it, converted to keyarch's names (``keyarch.compat``):
   ``~/.cache/torch/hub/checkpoints``, the Hugging Face cache), for models that keyarch can
   convert from them. Offline and with an empty cache this is a one-line ``BadInput``.
 
+Weights trained with a builder option that is not keyarch's default (timm's MobileNet v1
+with ReLU6) carry it; ``create_model`` builds with it, says so in
+``model.pretrained_cfg["builder_options"]``, and refuses an option that contradicts it.
+
 The model then carries the record as ``model.pretrained_weights`` and, as timm users know
 it, ``model.pretrained_cfg`` (a dict: input_size, interpolation, crop_pct, mean, std, ...).
 Weights are only half of a model: the same photo resized, cropped or normalised otherwise
@@ -84,6 +88,9 @@ class PretrainedWeights:
     dataset: str = "ImageNet-1k (ILSVRC-2012 train)"
     num_classes: int = 1000
     notes: tuple[str, ...] = field(default=())
+    # builder options the weights were trained with (timm's MobileNet v1: ReLU6), which
+    # ``create_model(..., pretrained=True)`` builds with
+    builder_options: tuple[tuple[str, object], ...] = ()
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -106,7 +113,24 @@ class PretrainedWeights:
             "mean": self.preprocessing.mean,
             "std": self.preprocessing.std,
             "num_classes": self.num_classes,
+            "builder_options": dict(self.builder_options),
         }
+
+    def apply_builder_options(self, options: dict[str, object]) -> list[str]:
+        """Add the weights' builder options to ``options`` (in place); return them as
+        ``key=value`` words. An option given otherwise contradicts the weights:
+        ``BadInput`` naming it."""
+        applied = []
+        for key, value in self.builder_options:
+            if key in options and options[key] != value:
+                raise BadInput(
+                    f"{self.model}: its pretrained weights ({self.source} {self.reference}) "
+                    f"were trained with {key}={value!r}; {key}={options[key]!r} contradicts "
+                    f"them (leave {key} out to build it as they need)"
+                )
+            options[key] = value
+            applied.append(f"{key}={value!r}")
+        return applied
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The weights under keyarch's names: read from the package, or fetched through
@@ -218,7 +242,7 @@ def load_pretrained(model: nn.Module, name: str) -> nn.Module:
         state = {k: v for k, v in state.items() if not k.startswith(classifier + ".")}
     own = model.state_dict()
     # Auxiliary heads (GoogLeNet, Inception-v3) that this model was built without.
-    state = {k: v for k, v in state.items() if k in own or not k.startswith("aux")}
+    state = {k: v for k, v in state.items() if k in own or not k.lower().startswith("aux")}
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.startswith(classifier + ".")]
     if missing or unexpected:
@@ -257,7 +281,10 @@ def _torchvision_record(name: str) -> PretrainedWeights | None:
         mean = std = (0.5, 0.5, 0.5)
         notes = ("torchvision applies these weights with transform_input=True, that is to "
                  "inputs normalised with mean = std = 0.5, as recorded here.",)  # fmt: skip
+    from keyarch.compat import builder_options
+
     return PretrainedWeights(
+        builder_options=tuple(builder_options(name, "torchvision").items()),
         model=name,
         source="torchvision",
         reference=f"{type(weights).__name__}.{weights.name}",
@@ -289,7 +316,10 @@ def _timm_record(name: str) -> PretrainedWeights | None:
     if cfg is None or not (cfg.url or cfg.hf_hub_id):
         return None  # timm publishes no weights under that name
     crop = cfg.input_size[-1]
+    from keyarch.compat import builder_options
+
     return PretrainedWeights(
+        builder_options=tuple(builder_options(name, "timm").items()),
         model=name,
         source="timm",
         reference=reference,

@@ -280,7 +280,10 @@ def create_model(
     ``model.model_name`` and its card as ``model.card``.
 
     ``pretrained=True`` loads published weights (see ``keyarch.pretrained``) and attaches
-    their record as ``model.pretrained_weights`` and ``model.pretrained_cfg``.
+    their record as ``model.pretrained_weights`` and ``model.pretrained_cfg``; it builds
+    the network with the options the weights were trained with (``pretrained_cfg
+    ["builder_options"]``: timm's MobileNet v1 is ReLU6), and an option that contradicts
+    them is a ``ValueError``.
     """
     _ensure_models_imported()
     name = _resolve(name)
@@ -299,6 +302,10 @@ def create_model(
         raise BadType(
             f"{name} does not take {', '.join(unknown)}; it accepts: {', '.join(accepted)}"
         )
+    if pretrained:  # build the network the weights were trained as (timm's ReLU6 MobileNet)
+        from keyarch.pretrained import pretrained_weights
+
+        pretrained_weights(name).apply_builder_options(options)
     model = builder(**options)
     model.model_name = name
     model.card = _CARDS[name]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from keyarch.cli.common import positive_int
 
@@ -37,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
         from keyarch.registry import create_model
 
         model = create_model(args.model, pretrained=True)
+        built = ", ".join(f"{k}={v!r}" for k, v in model.pretrained_cfg["builder_options"].items())
+        if built:  # not keyarch's defaults: say so, on stderr beside the results
+            print(f"{args.model}: built with {built}, as its pretrained weights "
+                  f"({model.pretrained_weights.source}) were trained", file=sys.stderr)  # fmt: skip
         results = classify_files(model, args.images, args.top_k)
     elif args.checkpoint is not None:
         if args.pretrained:

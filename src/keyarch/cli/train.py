@@ -34,13 +34,23 @@ RECIPE_FLAGS = (
     ("patience", positive_int, None),
     ("max_drops", non_negative_int, None),
     ("warmup_epochs", non_negative_float, None),
+    ("warmup_steps", non_negative_int, None),
     ("label_smoothing", non_negative_float, None),
     ("clip_grad", non_negative_float, None),
     ("augment", str, AUGMENTATIONS),
     ("tta", str, TTA_MODES),
     ("normalisation", str, NORMALISATIONS),
     ("freeze_encoder_epochs", non_negative_int, None),
+    ("depthwise_weight_decay", non_negative_float, None),
+    ("min_crop_area", positive_float, None),
+    ("ema_decay", non_negative_float, None),
 )
+
+# recipe fields that are on or off: --NAME / --no-NAME
+SWITCHES = {
+    "ema_warmup": "warm the average's decay up as timm's ModelEmaV3 does (with --ema-decay)",
+    "ema_result": "the averaged weights are the run's result (with --ema-decay)",
+}
 
 
 def add(commands) -> None:
@@ -75,6 +85,12 @@ def add_run_options(parser) -> None:
             type=kind,
             choices=choices,
             help=choices_help("override the recipe", choices) if choices else "override the recipe",
+        )
+    for name, meaning in SWITCHES.items():
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            action=argparse.BooleanOptionalAction,
+            help=f"override the recipe: {meaning}",
         )
     parser.add_argument("--out", default="runs", help="parent of the run directory")
     parser.add_argument("--run-name", help="default: MODEL-DATASET; a taken name gets -2, -3 ...")
@@ -130,7 +146,10 @@ def run_options(args: argparse.Namespace, recipe) -> dict[str, object]:
     from keyarch.train.recipes import override
 
     return dict(
-        recipe=override(recipe, **{name: getattr(args, name) for name, _, _ in RECIPE_FLAGS}),
+        recipe=override(
+            recipe,
+            **{name: getattr(args, name) for name in (*(f[0] for f in RECIPE_FLAGS), *SWITCHES)},
+        ),  # fmt: skip
         out=Path(args.out),
         run_name=args.run_name,
         overwrite=args.overwrite,

@@ -54,6 +54,18 @@ _TABLES: dict[tuple[str, str], dict[str, str]] = {
 }
 
 
+# (source, model name) -> the builder options the source's network (and weights) needs
+_OPTIONS: dict[tuple[str, str], dict[str, object]] = {
+    **{("timm", name): options for name, options in mobilenet.timm_builder_options().items()},
+}
+
+
+def builder_options(name: str, source: str) -> dict[str, object]:
+    """The options ``create_model(name, ...)`` needs to build the network whose weights
+    ``source`` publishes (timm's MobileNet v1: ``activation="relu6"``); usually none."""
+    return dict(_OPTIONS.get((source, name), {}))
+
+
 def supported(source: str | None = None) -> list[str]:
     """Model names with a converter (from ``source``, or from any source)."""
     return sorted({name for src, name in _TABLES if source in (None, src)})

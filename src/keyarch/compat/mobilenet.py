@@ -73,3 +73,9 @@ def timm_tables() -> dict[str, dict[str, str]]:
 def torchvision_tables() -> dict[str, dict[str, str]]:
     """torchvision's ``mobilenet_v2(width_mult=w)`` per keyarch name."""
     return {f"mobilenet_v2_{suffix}": _torchvision_v2_table(w) for suffix, w in V2_WIDTHS.items()}
+
+
+def timm_builder_options() -> dict[str, dict[str, object]]:
+    """The builder options timm's MobileNet v1 weights need: they were trained with ReLU6
+    (timm's ``mobilenetv1_*``), where keyarch's default is the paper's ReLU."""
+    return {f"mobilenet_v1_{suffix}": {"activation": "relu6"} for suffix in V1_WIDTHS}

@@ -24,6 +24,8 @@ number of processes (each takes its rows of the global batch).
   as PIL's ``ImageEnhance`` does.
 * ``resized-crop``: the same crops and flips without colour changes (SENet, MobileViT:
   "random resized cropping and horizontal flipping").
+* The smallest crop of these three is the recipe's ``min_crop_area`` (8 % unless a paper
+  limits it: MobileNet, section 3.2).
 * ``inception-light`` (BN-Inception, section 4.2.1: "reduce the photometric distortions"):
   the same with factors from [0.75, 1.25] (the paper gives no number: assumed).
 
@@ -64,6 +66,7 @@ class BatchAugment:
         std: tuple[float, ...],
         pad: bool = False,
         pca: tuple[torch.Tensor, torch.Tensor] | None = None,
+        min_area: float = 0.08,
     ) -> None:
         if kind not in ("none", "pad", *RANDOM_KINDS):
             raise BadInput(
@@ -73,6 +76,7 @@ class BatchAugment:
         self.mean = torch.tensor(mean).view(1, -1, 1, 1)
         self.std = torch.tensor(std).view(1, -1, 1, 1)
         self.pca = pca if kind in ("alexnet", "vgg") else None
+        self.min_area = min_area  # of the "inception" crops: GoogLeNet's 8 % by default
 
     @property
     def random(self) -> bool:
@@ -136,7 +140,7 @@ class BatchAugment:
                 elif self.kind == "vgg":
                     windows = _scale_jitter(self.resize, self.crop, height, width, total, generator)
                 else:
-                    windows = _resized_crop_windows(height, width, total, generator)
+                    windows = _resized_crop_windows(height, width, total, generator, self.min_area)
             theta = _window_theta(windows, *source.shape[-2:])
         grid = F.affine_grid(
             theta[rows].to(source.device),
@@ -205,15 +209,16 @@ def _scale_jitter(resize: int, crop: int, height: int, width: int, total: int, g
     return torch.stack([top, left, window, window, _flips(total, generator)], dim=1)
 
 
-def _resized_crop_windows(height: int, width: int, total: int, generator) -> torch.Tensor:
-    """GoogLeNet: 8 %-100 % of the area, aspect ratio 3/4-4/3 (ten tries, then the whole
-    image), as windows (top, left, height, width) and flips."""
+def _resized_crop_windows(
+    height: int, width: int, total: int, generator, min_area: float = 0.08
+) -> torch.Tensor:
+    """GoogLeNet: ``min_area`` (8 %) to 100 % of the area, aspect ratio 3/4-4/3 (ten tries,
+    then the whole image), as windows (top, left, height, width) and flips."""
     tries = 10
-    area = (
-        height
-        * width
-        * (0.08 + 0.92 * torch.rand(total, tries, generator=generator, dtype=torch.float64))
+    fraction = min_area + (1 - min_area) * torch.rand(
+        total, tries, generator=generator, dtype=torch.float64
     )
+    area = height * width * fraction
     log_ratio = math.log(3 / 4) + math.log(16 / 9) * torch.rand(
         total, tries, generator=generator, dtype=torch.float64
     )

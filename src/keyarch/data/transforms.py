@@ -96,6 +96,7 @@ def train_transform(
     std: tuple[float, ...],
     pca: tuple[torch.Tensor, torch.Tensor] | None = None,
     pad: bool = False,
+    min_area: float = 0.08,
 ) -> v2.Compose:
     """The training pipeline for uint8 (C, H, W) tensors, ending normalised float32.
 
@@ -103,7 +104,8 @@ def train_transform(
     first (AlexNet's 256 for 224 crops). "pad" centres small images in a ``crop`` field
     (LeNet-5's 28 -> 32), as ``pad=True`` does for "none" and "distort"; "distort" adds
     LeNet-5's planar affine distortions (section III-C: translations, scaling, horizontal
-    shearing); "crop-flip" pads by 4 and crops (the usual CIFAR recipe).
+    shearing); "crop-flip" pads by 4 and crops (the usual CIFAR recipe); ``min_area`` is
+    the smallest crop of "inception", "inception-light" and "resized-crop".
     """
     fit = [v2.CenterCrop(crop)] if pad else [v2.Resize(resize, antialias=True), v2.CenterCrop(crop)]
     finish = [v2.ToDtype(torch.float32, scale=True)]
@@ -130,7 +132,10 @@ def train_transform(
     elif augment == "vgg":
         steps = [ScaleJitter(resize, 2 * resize), v2.RandomCrop(crop), v2.RandomHorizontalFlip()]
     elif augment in (*PHOTOMETRIC_RANGE, "resized-crop"):
-        steps = [v2.RandomResizedCrop(crop, antialias=True), v2.RandomHorizontalFlip()]
+        steps = [
+            v2.RandomResizedCrop(crop, scale=(min_area, 1.0), antialias=True),
+            v2.RandomHorizontalFlip(),
+        ]
         if augment in PHOTOMETRIC_RANGE:
             finish.insert(1, PhotometricDistortions(PHOTOMETRIC_RANGE[augment]))
     else:

@@ -3,6 +3,7 @@
 from keyarch.layers.attention import MultiHeadSelfAttention, TransformerEncoderLayer
 from keyarch.layers.channels import round_channels
 from keyarch.layers.conv_norm_act import ConvNormAct, inception_conv
+from keyarch.layers.init import fan_out_normal_
 from keyarch.layers.inverted_residual import InvertedResidual
 from keyarch.layers.normalization import LocalResponseNorm
 from keyarch.layers.padding import TFSamePad2d
@@ -18,6 +19,7 @@ __all__ = [
     "SqueezeExcitation",
     "TFSamePad2d",
     "TransformerEncoderLayer",
+    "fan_out_normal_",
     "inception_conv",
     "round_channels",
 ]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from keyarch.layers import ConvNormAct, InvertedResidual
+from keyarch.layers import ConvNormAct, InvertedResidual, fan_out_normal_
 from keyarch.models.base import GlobalPoolHead, ImageClassifier, classifier_layer
 from keyarch.registry import IMAGENET_VAL, SINGLE_CROP, Metric, Paper, model_registrar
 
@@ -144,7 +144,7 @@ class EfficientNetLite(GlobalPoolHead, ImageClassifier):
         # the classifier uniform in +-1/sqrt(classes).
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                fan_out_normal_(module)  # depthwise: fan-out k x k, as TensorFlow
             elif isinstance(module, nn.Linear):
                 bound = 1.0 / module.out_features**0.5
                 nn.init.uniform_(module.weight, -bound, bound)

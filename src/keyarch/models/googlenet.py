@@ -356,7 +356,10 @@ def googlenet(*, num_classes: int = 1000, in_chans: int = 3, aux_logits: bool = 
         "Batch norm after every convolution (from Inception-v2) and no LRN, so that it "
         "trains from scratch in a short budget; the paper's 5x5 branches, 3x3 pool before "
         "inception5a and dropout 0.4 are kept.",
-        "Auxiliary heads (aux_logits=True) pool adaptively to 4x4, as torchvision's.",
+        "The auxiliary heads (section 5: weight 0.3, used in training) are off by default "
+        "(aux_logits=False), as in the efficiency-frontier experiment, which trains every "
+        "network with one loss; aux_logits=True adds them, pooled adaptively to 4x4 as "
+        "torchvision's.",
     ),
 )
 def googlenet_cifar(

@@ -17,7 +17,10 @@ Deviations:
   are 7x7 (the next row's input size is 7x7 and the average pool is 7x7): it has stride 1,
   as the authors' TF-slim network and timm build it.
 * ``activation="relu"`` (the default) is the paper's ReLU; ``activation="relu6"`` is the
-  ReLU6 that timm's ``mobilenetv1_*`` models use, needed to reproduce their outputs.
+  ReLU6 that timm's ``mobilenetv1_*`` models use, needed to reproduce their outputs;
+  ``pretrained=True`` loads timm's weights into that ReLU6 network by itself.
+* Weights start from N(0, 2 / fan-out) as TF-slim's variance scaling gives them, with a
+  depthwise filter's fan-out k x k as TensorFlow counts it (``fan_out_normal_``).
 * Under a width multiplier the channel counts are rounded to multiples of 8 (as timm
   does); for the paper's alpha in {1, 0.75, 0.5, 0.25} every alpha * N is already one.
 * The classifier is a linear layer after global average pooling (the paper's 7x7 average
@@ -36,7 +39,7 @@ import torch
 from torch import nn
 
 from keyarch.errors import BadInput, BadType
-from keyarch.layers import ConvNormAct
+from keyarch.layers import ConvNormAct, fan_out_normal_
 from keyarch.layers.channels import round_channels
 from keyarch.models.base import GlobalPoolHead, ImageClassifier, classifier_layer
 from keyarch.registry import IMAGENET_VAL, SINGLE_CROP, Metric, Paper, model_registrar
@@ -179,7 +182,7 @@ class MobileNetV1(GlobalPoolHead, ImageClassifier):
         self.fc = classifier_layer(channels, num_classes)  # "FC / s1, 1024 x 1000"
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                fan_out_normal_(module)  # depthwise: fan-out k x k, as TensorFlow
             elif isinstance(module, nn.Linear):
                 nn.init.normal_(module.weight, std=0.01)
                 nn.init.zeros_(module.bias)
@@ -203,8 +206,8 @@ def _metrics(top1: float, checkpoint: str, released_top1: float,
 
 
 _ACTIVATION_NOTE = (
-    "activation='relu' (the default) is the paper's; pass activation='relu6' to match timm's "
-    "mobilenetv1_* models (and to load their weights).",
+    "activation='relu' (the default) is the paper's; activation='relu6' matches timm's "
+    "mobilenetv1_* models, and pretrained=True (timm's weights) builds it by itself.",
 )
 
 

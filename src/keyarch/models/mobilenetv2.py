@@ -15,8 +15,13 @@ Deviations:
 * The last layer is a linear layer after global average pooling where Table 2 has a 1x1
   convolution after a 7x7 average pool: the same weights and the same function at 224
   pixels, and other input sizes work.
-* Dropout 0.2 before the classifier (torchvision's and the released code's default; the
-  paper names none); pass ``dropout=0.0`` to leave it out.
+* Dropout before the classifier: section 4 trains "using dropout and batch normalization"
+  but gives no rate; 0.2 (torchvision's and the released code's) is assumed. Pass
+  ``dropout=0.0`` to leave it out.
+* The t = 1 bottleneck (Table 2's first row) has no 1x1 expansion convolution, which
+  Table 1's block defines (a 1x1 convolution from k to tk channels, here k to k): as in
+  the released code and torchvision. The paper's totals (3.4 M parameters, 300 M
+  mult-adds) are those of the network without it.
 * ``mobilenet_v2_cifar`` (for 32x32 images; the efficiency-frontier experiment) runs conv1
   and the second row at stride 1 (``CIFAR_TABLE_2``): assumed, in its card.
 """
@@ -29,7 +34,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from keyarch.layers import ConvNormAct, InvertedResidual
+from keyarch.layers import ConvNormAct, InvertedResidual, fan_out_normal_
 from keyarch.layers.channels import round_channels
 from keyarch.models.base import GlobalPoolHead, ImageClassifier, classifier_layer
 from keyarch.models.mobilenet import check_width_multiplier
@@ -64,7 +69,11 @@ register = model_registrar(
     deviations=(
         "The classifier is a linear layer after global average pooling where Table 2 has a "
         "1x1 convolution after a 7x7 average pool: the same weights and function at 224.",
-        "Dropout 0.2 before the classifier by default (torchvision's; the paper names none).",
+        "Dropout before the classifier: section 4 uses dropout but gives no rate; 0.2 "
+        "(torchvision's and the released code's) is assumed.",
+        "The t = 1 bottleneck (Table 2, first row) has no 1x1 expansion convolution, which "
+        "Table 1 defines: as the released code; the paper's 3.4 M parameters and 300 M "
+        "mult-adds count the network without it.",
     ),
 )
 
@@ -142,7 +151,7 @@ class MobileNetV2(GlobalPoolHead, ImageClassifier):
         self.classifier = classifier_layer(last, num_classes)  # the last "conv2d 1x1"
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out")
+                fan_out_normal_(module)  # depthwise: fan-out k x k, as TensorFlow
             elif isinstance(module, nn.Linear):
                 nn.init.normal_(module.weight, std=0.01)
                 nn.init.zeros_(module.bias)

@@ -11,12 +11,13 @@ light-weight networks (1.3 M to 5.6 M parameters) that beat CNNs of their size.
 
 The config copies the paper's architecture table (appendix A, Table 4; Figure 1b shows
 the block): output channels, transformer dimension d and depth L of XXS, XS and S, the
-MV2 expansion factor (2 for XXS, 4 for XS and S) and the patch size h = w = 2.
+MV2 expansion factor (2 for XXS, 4 for XS and S) and the patch size h = w = 2; appendix A
+also sets the width of each transformer layer's MLP to 2d.
 
 Details the paper leaves open, taken from the authors' released models (apple/ml-cvnets,
 ported to timm as ``mobilevit_xxs``, ``mobilevit_xs``, ``mobilevit_s``): 4 attention
-heads, an MLP of width 2d, a LayerNorm after the last transformer layer, no bias,
-norm or activation on the 1x1 convolution into the transformer, SiLU everywhere. As in
+heads, a LayerNorm after the last transformer layer, no bias, norm or activation on the
+1x1 convolution into the transformer, SiLU everywhere. As in
 those models, a feature map whose side is not a multiple of the patch size (odd at
 stride 8, 16 or 32, e.g. 224 or 160 pixel inputs) is resized bilinearly to the next
 multiple before unfolding and back after folding.
@@ -60,11 +61,20 @@ PAPER = Paper(
         "(MobileViTv2/v3, EfficientFormer)."
     ),
 )
-register = model_registrar(family="MobileViT", paper=PAPER, input_size=(3, 256, 256))
+register = model_registrar(
+    family="MobileViT",
+    paper=PAPER,
+    input_size=(3, 256, 256),
+    deviations=(
+        "Weights start from PyTorch's default initialisation (the paper gives none), "
+        "depthwise convolutions included: not the TensorFlow fan-out initialiser of the "
+        "MobileNet and EfficientNet families.",
+    ),
+)
 
 PATCH_SIZE = 2  # h = w = 2 at every level (section 3.1 and Table 4)
 NUM_HEADS = 4  # not in the paper: the released models' value
-MLP_RATIO = 2  # the MLP of each transformer layer is 2d wide (released models)
+MLP_RATIO = 2  # the MLP of each transformer layer is 2d wide (appendix A)
 
 
 @dataclass(frozen=True)

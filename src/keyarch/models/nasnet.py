@@ -16,21 +16,25 @@ the penultimate layer; Tables 2 and 3); the ImageNet body is Figure 2's: a 3x3 s
 convolution, two reduction cells, then three stacks of N normal cells with a reduction
 cell between them.
 
+Appendix A.4 gives two details the figures do not show, and both are built: every
+convolution is applied in ReLU-convolution-BN order, and each separable convolution is
+applied twice (ReLU, separable conv, BN, ReLU, separable conv, BN; only the first is
+strided). Appendix A.7's auxiliary classifier ("2/3 of the way up", loss weight 0.4) is
+``aux_logits=True``.
+
 Deviations (also on the model card, ``DEVIATIONS``): the released model, which timm's
 ``nasnetalarge`` ports, differs from the paper's text and figures; the network follows
 the released model so that its weights load:
 
-* Separable convolutions are applied twice (ReLU, separable conv, BN, ReLU, separable
-  conv, BN), as the released code does; only the first is strided.
 * What a cell's output concatenates: the code's ``used_hiddenstates`` marks states as
   unused that blocks do read. The normal cell also concatenates h_{i-1} (6 x filters
   channels; Figure 4 shows the five blocks), the reduction cell also block 2, which block
   4 reads (4 x filters; Figure 4 shows blocks 3 to 5). Known since 2018:
   tensorflow/models pull request 5108, johannesu/NASNet-keras issue 6.
-* h_i passes through ReLU, a 1x1 convolution and BN before the blocks see it; h_{i-1}
-  through a factorised reduction (ReLU; two 1x1 convolutions on the input and on the
-  input shifted by one pixel, both sampled at stride 2; concatenated; BN) where its size
-  differs, else ReLU, 1x1 convolution and BN.
+* h_{i-1} passes through a factorised reduction (ReLU; two 1x1 convolutions on the
+  input and on the input shifted by one pixel, both sampled at stride 2; concatenated;
+  BN) where its size differs from h_i's; otherwise h_i and h_{i-1} pass through ReLU, a
+  1x1 convolution and BN (A.4's order) before the blocks see them.
 * The first stem cell has no h_{i-1}: both its inputs are the stem convolution's output,
   the second taken as it is (no ReLU, no 1x1), so its separable convolutions map the
   stem's 32 or 96 channels straight to the cell's filters.
@@ -43,9 +47,13 @@ the released model so that its weights load:
   stride-1 ones do not.
 * Drop path (ScheduledDropPath) is optional and off by default: ``drop_path=0.3`` is the
   released Large's (keep probability 0.7; Mobile trains without), scaled by the cell's
-  depth; its growth over training needs ``schedule_drop_path(fraction)`` calls, which
-  keyarch's training loop does not make. The training-time auxiliary classifier is left
-  out; dropout before the classifier is off by default (the released models use 0.5).
+  depth and grown linearly over training (``schedule_drop_path(fraction)``, which
+  keyarch's training loop calls before every step). Appendix A.5 drops each path; the
+  released code, and keyarch, never drop an identity operation's output.
+* The auxiliary head's last convolution covers the whole map it sees at the card's input
+  size (4x4 for Mobile at 224, 6x6 for Large at 331); at other sizes the pooled map is
+  first brought to that size adaptively. Dropout before the classifier is off by default
+  (Appendix A.7 and the released models use 0.5; the recipes pass it).
 """
 
 from __future__ import annotations
@@ -59,8 +67,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from keyarch.errors import BadInput
-from keyarch.layers import ConvNormAct, SeparableConv2d
-from keyarch.models.base import GlobalPoolHead, ImageClassifier, classifier_layer
+from keyarch.layers import ConvNormAct, SeparableConv2d, fan_out_normal_
+from keyarch.models.base import (
+    AuxiliaryClassifiersMixin,
+    GlobalPoolHead,
+    ImageClassifier,
+    classifier_layer,
+)
 from keyarch.registry import IMAGENET_VAL, SINGLE_CROP, Metric, Paper, model_registrar
 
 PAPER = Paper(
@@ -77,6 +90,10 @@ PAPER = Paper(
         "An RNN controller samples cells and is trained by reinforcement learning "
         "(Proximal Policy Optimisation) on the child networks' validation accuracy; "
         "ScheduledDropPath regularises the resulting networks.",
+        "Appendix A.4: every convolution runs in ReLU-convolution-BN order and each "
+        "separable convolution is applied twice; A.7: an auxiliary classifier 2/3 of the "
+        "way up (loss weight 0.4), dropout 0.5, and evaluation with an exponential moving "
+        "average of the weights (0.9999).",
     ),
     importance=(
         "The first searched architecture to beat the best human-designed ImageNet networks: "
@@ -90,9 +107,9 @@ DEVIATIONS = (
     "from Figure 4: the normal cell's output also concatenates h_{i-1} (6 x filters "
     "channels, the figure shows the 5 blocks) and the reduction cell's also block 2, which "
     "block 4 reads (4 x filters, the figure shows blocks 3 to 5); tensorflow/models PR 5108.",
-    "Before the blocks, h_i passes through ReLU-1x1 conv-BN, and h_{i-1} through a "
-    "factorised reduction (where it is twice h_i's size) or ReLU-1x1 conv-BN.",
-    "Separable convolutions are applied twice (ReLU-sep-BN-ReLU-sep-BN), only the first strided.",
+    "h_{i-1} passes through a factorised reduction (two 1x1 convolutions on the even and "
+    "the odd pixels, concatenated) where it is twice h_i's size: the released code's, not "
+    "the paper's.",
     "The first stem cell takes the stem convolution's output as both h_i and h_{i-1}, the "
     "latter unadjusted (its separable convolutions map the stem's channels to the cell's).",
     "Large only: the normal cell after a reduction cell takes the reduction cell's own "
@@ -101,10 +118,13 @@ DEVIATIONS = (
     "strided 3x3 average pools count the zero padding, as timm's port does (TensorFlow does "
     "not); the stride-1 ones do not count it.",
     "Drop path (ScheduledDropPath) is off by default: drop_path=0.3 is the released Large's "
-    "(Mobile trains without), scaled by the cell's depth; its growth over training needs "
-    "model.schedule_drop_path(fraction), which keyarch's training loop does not call.",
-    "The training-time auxiliary classifier is left out; dropout before the classifier is "
-    "off by default (the released models use 0.5: pass dropout=0.5).",
+    "(Mobile trains without), scaled by the cell's depth and grown linearly over training "
+    "(keyarch's loop calls model.schedule_drop_path before every step). Appendix A.5 drops "
+    "each path; the released code and keyarch never drop an identity operation's output.",
+    "The auxiliary classifier (Appendix A.7, aux_logits=True) is off by default; its last "
+    "convolution covers the whole map at the card's input size, and other sizes are pooled "
+    "to that map adaptively. Dropout before the classifier is off by default (A.7 and the "
+    "released models use 0.5; the recipes pass dropout=0.5).",
 )
 register = model_registrar(
     family="NASNet", paper=PAPER, input_size=(3, 224, 224), deviations=DEVIATIONS
@@ -365,17 +385,49 @@ class Cell(nn.Module):
         return torch.cat([states[name] for name in self.spec.output], 1)
 
 
-class NASNetA(GlobalPoolHead, ImageClassifier):
+class AuxiliaryHead(nn.Module):
+    """Appendix A.7's auxiliary classifier, as the released code builds it
+    (``_build_aux_head``): on the ReLU of the cell before the second reduction cell, a 5x5
+    stride-3 average pool, a 1x1 convolution to 128, BN, ReLU, a convolution to 768 whose
+    kernel covers the whole remaining map (4x4 for Mobile at 224, 6x6 for Large at 331),
+    BN, ReLU and a linear classifier. Other input sizes pool adaptively to that map first,
+    so that the kernel still covers it (an identity at the card's size)."""
+
+    def __init__(self, in_channels: int, map_size: int, num_classes: int) -> None:
+        super().__init__()
+        self.map_size = map_size
+        self.act = nn.ReLU()
+        self.pool = nn.AvgPool2d(5, stride=3)
+        self.proj = ConvNormAct(in_channels, 128, 1, padding=0, batch_norm=True, bn_eps=BN_EPS)
+        self.conv = ConvNormAct(128, 768, map_size, padding=0, batch_norm=True, bn_eps=BN_EPS)
+        self.fc = nn.Linear(768, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(x)  # N x C x 14 x 14 (Mobile at 224), 21 x 21 (Large at 331)
+        if min(x.shape[-2:]) >= 5:
+            x = self.pool(x)  # N x C x 4 x 4, 6 x 6
+        x = F.adaptive_avg_pool2d(x, self.map_size)  # an identity at the card's size
+        x = self.conv(self.proj(x))  # N x 768 x 1 x 1
+        return self.fc(x.flatten(1))
+
+
+class NASNetA(AuxiliaryClassifiersMixin, GlobalPoolHead, ImageClassifier):
     """Figure 2 (ImageNet): a 3x3 stride-2 convolution, two reduction cells, then
     [N normal cells, reduction cell] x 2 and N normal cells; ReLU, global average pooling,
-    dropout, one linear layer. Cells are named as in the released checkpoints."""
+    dropout, one linear layer. Cells are named as in the released checkpoints. With
+    ``aux_logits`` an auxiliary head on the cell before the second reduction cell (2/3 of
+    the way up, Appendix A.7) adds its logits in training, weighted 0.4."""
 
     model_name = "nasnet_a"
     min_input_size = 3  # the stem convolution pads nothing; the "SAME" strides never fail
+    auxiliary_classifiers = {"aux_head": "fc"}
 
     def __init__(self, config: NASNetConfig, *, num_classes: int = 1000, in_chans: int = 3,
-                 dropout: float = 0.0, drop_path: float = 0.0) -> None:  # fmt: skip
+                 dropout: float = 0.0, drop_path: float = 0.0, aux_logits: bool = False,
+                 image_size: int = 224) -> None:  # fmt: skip
+        """``image_size``: the input the auxiliary head's last convolution is sized for."""
         super().__init__(num_classes=num_classes, in_chans=in_chans)
+        self.aux_weight = 0.4  # Appendix A.7
         self.conv0 = ConvNormAct(in_chans, config.stem_filters, 3, stride=2, padding=0,
                                  batch_norm=True, bn_eps=BN_EPS, activation=None)  # fmt: skip
         filters = config.penultimate_filters // 24  # the first stack's
@@ -411,6 +463,13 @@ class NASNetA(GlobalPoolHead, ImageClassifier):
         # 1008 x 42², 2016 x 21², 4032 x 11². At 224 (Mobile): 32 x 111², 44 x 56²,
         # 88 x 28²; 264 x 28², 528 x 14², 1056 x 7².
         self.cells = nn.ModuleDict(cells)
+        # Appendix A.7: the auxiliary head "2/3 of the way up": on the last normal cell
+        # before the second reduction cell (released code: reduction_indices[1] - 1).
+        self.aux_after = f"cell_{2 * config.normal_cells - 1}"
+        self.aux_head = None
+        if aux_logits and num_classes > 0:
+            aux_channels = cells[self.aux_after].out_channels
+            self.aux_head = AuxiliaryHead(aux_channels, _aux_map_size(image_size), num_classes)
         self.act = nn.ReLU()
         self.num_features = outputs[-1][0]
         self.pool = nn.AdaptiveAvgPool2d(1)
@@ -418,22 +477,35 @@ class NASNetA(GlobalPoolHead, ImageClassifier):
         self.fc = classifier_layer(self.num_features, num_classes)
         for module in self.modules():  # TF-slim: variance scaling by fan-out
             if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                fan_out_normal_(module)  # depthwise: fan-out k x k, as TensorFlow
 
     def schedule_drop_path(self, progress: float) -> None:
         """ScheduledDropPath: call with the fraction of training done (0 to 1) so that the
-        drop rate grows linearly to ``drop_path`` (keyarch's training loop does not)."""
+        drop rate grows linearly to ``drop_path`` (keyarch's training loop calls it before
+        every step)."""
         for module in self.modules():
             if isinstance(module, DropPath):
                 module.progress = min(max(float(progress), 0.0), 1.0)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+    def _body(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         x = self.conv0(x)  # N x stem_filters x (H-1)/2 x (W-1)/2
-        outputs = [x, x]
+        outputs, aux = [x, x], ()
         for name, cell in self.cells.items():
             outputs.append(cell(outputs[-1], outputs[self.h_prev_index[name]]))
             outputs = outputs[-3:]  # no cell looks further back
-        return self.act(outputs[-1])  # N x F x H/32 x W/32
+            if name == self.aux_after and self.training and self.aux_head is not None:
+                aux = (self.aux_head(outputs[-1]),)
+        return self.act(outputs[-1]), aux  # N x F x H/32 x W/32
+
+
+def _aux_map_size(image_size: int) -> int:
+    """The side of the map the auxiliary head's 768-filter convolution covers: the size
+    of the cell before the second reduction cell (H/16, as TensorFlow's "SAME" strides
+    give it) after a 5x5 stride-3 pool."""
+    side = (image_size - 3) // 2 + 1  # the stem convolution, no padding
+    for _ in range(3):  # two stem cells and the first reduction cell, each ceil(side / 2)
+        side = -(-side // 2)
+    return max((side - 5) // 3 + 1, 1) if side >= 5 else side
 
 
 @register(
@@ -452,9 +524,9 @@ class NASNetA(GlobalPoolHead, ImageClassifier):
     ),
 )
 def nasnet_a_mobile(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.0,
-                    drop_path: float = 0.0) -> NASNetA:  # fmt: skip
+                    drop_path: float = 0.0, aux_logits: bool = False) -> NASNetA:  # fmt: skip
     return NASNetA(MOBILE, num_classes=num_classes, in_chans=in_chans, dropout=dropout,
-                   drop_path=drop_path)  # fmt: skip
+                   drop_path=drop_path, aux_logits=aux_logits, image_size=224)  # fmt: skip
 
 
 @register(
@@ -476,6 +548,6 @@ def nasnet_a_mobile(*, num_classes: int = 1000, in_chans: int = 3, dropout: floa
     ),
 )
 def nasnet_a_large(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.0,
-                   drop_path: float = 0.0) -> NASNetA:  # fmt: skip
+                   drop_path: float = 0.0, aux_logits: bool = False) -> NASNetA:  # fmt: skip
     return NASNetA(LARGE, num_classes=num_classes, in_chans=in_chans, dropout=dropout,
-                   drop_path=drop_path)  # fmt: skip
+                   drop_path=drop_path, aux_logits=aux_logits, image_size=331)  # fmt: skip

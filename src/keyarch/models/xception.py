@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from keyarch.layers import ConvNormAct, SeparableConv2d
+from keyarch.layers import ConvNormAct, SeparableConv2d, fan_out_normal_
 from keyarch.models.base import GlobalPoolHead, ImageClassifier, classifier_layer
 from keyarch.registry import Metric, Paper, model_registrar
 
@@ -133,7 +133,7 @@ class Xception(GlobalPoolHead, ImageClassifier):
         self.fc = classifier_layer(channels, num_classes)
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                fan_out_normal_(module)  # depthwise: fan-out k x k, as TensorFlow
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.exit_flow(self.middle_flow(self.entry_flow(x)))

@@ -99,10 +99,14 @@ def save_checkpoint(
     progress: dict[str, object],
     weights_metadata: dict[str, object],
     settings: dict[str, object] | None = None,
+    average=None,
 ) -> None:
     """Everything needed to continue training exactly where it stopped; ``settings`` are
-    what defines the run (a resume must not change them)."""
+    what defines the run (a resume must not change them); ``average``: the weights' moving
+    average (``keyarch.train.averaging.WeightAverage``), kept as ``average.*``."""
     tensors = _model_tensors(model, "model.")
+    if average is not None:
+        tensors |= _model_tensors(average.model, "average.")
     optimizer_state = optimizer.state_dict()
     scalars: dict[str, object] = {}
     for index, state in optimizer_state["state"].items():
@@ -139,21 +143,31 @@ def read_settings(path: Path) -> dict[str, object]:
 
 
 def load_checkpoint(
-    path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer
+    path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, average=None
 ) -> dict[str, object]:
-    """Restore model, optimiser and RNG state; return the saved progress."""
+    """Restore model, optimiser, RNG state and the weights' average (where ``average`` is
+    given: the checkpoint must hold one); return the saved progress."""
     tensors, metadata = _read(path)
     if metadata.get("format") != FORMAT:
         raise BadInput(f"{path} is not a keyarch training checkpoint")
-    weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
-    try:
-        unwrap(model).load_state_dict(weights, strict=True)
-    except RuntimeError as error:
-        saved = metadata.get("weights", {}).get("model", "another model")
-        raise BadInput(
-            f"{path} holds weights of {saved}, which do not fit this model: "
-            f"{str(error).splitlines()[0]}"
-        ) from None
+    saved = metadata.get("weights", {}).get("model", "another model")
+    targets = {"model.": unwrap(model)}
+    if average is not None:
+        if not any(key.startswith("average.") for key in tensors):
+            raise BadInput(
+                f"{path} holds no weight average, which this run keeps (ema_decay): it was "
+                "written by a run without one"
+            )
+        targets["average."] = average.model
+    for prefix, target in targets.items():
+        weights = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        try:
+            target.load_state_dict(weights, strict=True)
+        except RuntimeError as error:
+            raise BadInput(
+                f"{path} holds weights of {saved}, which do not fit this model: "
+                f"{str(error).splitlines()[0]}"
+            ) from None
     state: dict[int, dict[str, object]] = {}
     for key, value in tensors.items():
         if key.startswith("optimizer."):

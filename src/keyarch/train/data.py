@@ -305,8 +305,9 @@ def prepare_data(config, card, dataset: str, recipe, context: Context, device) -
         )
     augment_kind = "none" if recipe.augment == "pad" else recipe.augment
     augment = BatchAugment(
-        augment_kind, crop=crop, resize=resize, mean=mean, std=std, pad=pad, pca=pca
-    )
+        augment_kind, crop=crop, resize=resize, mean=mean, std=std, pad=pad, pca=pca,
+        min_area=recipe.min_crop_area,
+    )  # fmt: skip
     in_memory = train_raw.images is not None and test_raw.images is not None
     workers = (
         config.workers
@@ -320,8 +321,9 @@ def prepare_data(config, card, dataset: str, recipe, context: Context, device) -
         workers = 0
     else:
         train_tf = train_transform(
-            augment_kind, crop=crop, resize=resize, mean=mean, std=std, pca=pca, pad=pad
-        )
+            augment_kind, crop=crop, resize=resize, mean=mean, std=std, pca=pca, pad=pad,
+            min_area=recipe.min_crop_area,
+        )  # fmt: skip
         test_tf = eval_transform(crop=resize, resize=resize, mean=mean, std=std, pad=pad)
         train = _file_split(
             Transformed(train_raw, train_tf, config.seed, config.train_limit, random=augment.random)

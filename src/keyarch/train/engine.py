@@ -28,6 +28,7 @@ from keyarch.analysis import count_parameters
 from keyarch.errors import BadInput, RunStopped
 from keyarch.registry import builder_options, create_model, model_card
 from keyarch.train import checkpoint, distributed, reporting, runs
+from keyarch.train.averaging import WeightAverage
 from keyarch.train.captioning import (
     CaptioningTask,
     CaptionSettings,
@@ -157,15 +158,25 @@ def _optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
     rate of some parameters (``model.learning_rate_scale(name)``: a captioner's encoder)
     one more pair per scale; the loop sets each group's rate to ``lr_scale`` x the rate."""
     scale_of = getattr(model, "learning_rate_scale", lambda name: 1.0)
-    grouped: dict[tuple[float, bool], list[torch.nn.Parameter]]
-    grouped = {(1.0, True): [], (1.0, False): []}  # decay first: the groups' order is saved
+    # depthwise filters: their own decay where the recipe gives one (MobileNet, 3.2)
+    depthwise = set()
+    if recipe.depthwise_weight_decay is not None:
+        depthwise = {id(m.weight) for m in model.modules() if _is_depthwise(m)}
+    decay_of = {"decay": recipe.weight_decay, "exempt": 0.0,
+                "depthwise": recipe.depthwise_weight_decay}  # fmt: skip
+    grouped: dict[tuple[float, str], list[torch.nn.Parameter]]
+    grouped = {(1.0, "decay"): [], (1.0, "exempt"): []}  # the groups' order is saved
     for name, parameter in model.named_parameters():
         if parameter.requires_grad:  # biases and norm scales: as recipe.decay_bias_and_norm
-            exempt = parameter.ndim <= 1 and not recipe.decay_bias_and_norm
-            grouped.setdefault((float(scale_of(name)), not exempt), []).append(parameter)
+            kind = "decay"
+            if parameter.ndim <= 1 and not recipe.decay_bias_and_norm:
+                kind = "exempt"
+            elif id(parameter) in depthwise:
+                kind = "depthwise"
+            grouped.setdefault((float(scale_of(name)), kind), []).append(parameter)
     groups = [
-        {"params": params, "weight_decay": recipe.weight_decay if decay else 0.0, "lr_scale": scale}
-        for (scale, decay), params in grouped.items()
+        {"params": params, "weight_decay": decay_of[kind], "lr_scale": scale}
+        for (scale, kind), params in grouped.items()
         if params or scale == 1.0
     ]
     # foreach: one multi-tensor update per group (PyTorch's default only on GPUs)
@@ -179,6 +190,15 @@ def _optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
     # RMSProp as the Inception papers used it: TensorFlow's form, decay 0.9, epsilon 1.0
     return RMSpropTF(groups, lr=recipe.lr, decay=0.9, eps=recipe.rmsprop_eps,
                      momentum=recipe.momentum)  # fmt: skip
+
+
+def _is_depthwise(module: torch.nn.Module) -> bool:
+    """A depthwise convolution: one filter (or several) per input channel."""
+    return (
+        isinstance(module, torch.nn.Conv2d)
+        and module.groups > 1
+        and module.groups == module.in_channels
+    )
 
 
 class _StopRequest:
@@ -226,6 +246,7 @@ class _Run:
     stop: _StopRequest
     steps_per_epoch: int
     channels_last: bool
+    average: WeightAverage | None = None  # recipe.ema_decay: the weights' moving average
 
 
 def _diverged(run: _Run, bad_step: torch.Tensor) -> None:
@@ -269,10 +290,14 @@ def train_one_epoch(run: _Run, epoch: int) -> EpochStats:
     # for the "plateau" schedule
     scores = [row[f"{run.task.evaluated}_{run.task.headline}"] for row in progress["history"]]
     learning_rate = run.recipe.lr_at(max(progress["step"] - 1, 0), run.steps_per_epoch, scores)
+    total_steps = run.recipe.epochs * run.steps_per_epoch
+    drop_path = getattr(run.model, "schedule_drop_path", None)
     for inputs, targets in run.data.train_batches(epoch, progress["batch"]):
         learning_rate = run.recipe.lr_at(progress["step"], run.steps_per_epoch, scores)
         for group in run.optimizer.param_groups:
             group["lr"] = learning_rate * group.get("lr_scale", 1.0)
+        if drop_path is not None:  # NASNet's ScheduledDropPath: the rate grows with training
+            drop_path(progress["step"] / total_steps)
         if run.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         with run.autocast():
@@ -291,6 +316,8 @@ def train_one_epoch(run: _Run, epoch: int) -> EpochStats:
         run.task.accumulate(totals, outputs, targets, loss)
         progress["batch"] += 1
         progress["step"] += 1
+        if run.average is not None:
+            run.average.update(run.model, progress["step"])
         images += len(targets) * run.context.world_size
         bar.update()
         every = progress["step"] % check_every == 0
@@ -385,6 +412,11 @@ def train(config: TrainConfig) -> dict[str, object]:
                 "--freeze-encoder-epochs with --freeze-encoder: the encoder is either frozen "
                 "throughout or frozen for the first epochs, not both"
             )
+        if recipe.ema_decay:
+            raise BadInput(
+                "ema_decay (weight averaging) is for classification runs; captioning does "
+                "not average its weights"
+            )
     else:
         dataset = config.dataset or ("mnist" if card.input_size[0] == 1 else "cifar10")
         recipe = config.recipe or default_recipe(card.family, dataset, config.model)
@@ -475,6 +507,9 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = _optimizer(recipe, model)
+    average = None
+    if recipe.ema_decay:
+        average = WeightAverage(model, recipe.ema_decay, warmup=recipe.ema_warmup)
     steps_per_epoch = data.steps_per_epoch()
     if steps_per_epoch == 0:
         raise BadInput(
@@ -484,7 +519,7 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
     progress = {"epoch": 0, "batch": 0, "step": 0, "totals": [], "history": []}
     if config.resume:
         runs.refuse_changes(checkpoint.read_settings(checkpoint_path), settings, directory)
-        progress = checkpoint.load_checkpoint(checkpoint_path, model, optimizer)
+        progress = checkpoint.load_checkpoint(checkpoint_path, model, optimizer, average)
         if progress["epoch"] >= recipe.epochs and (directory / runs.SUMMARY).is_file():
             raise BadInput(
                 f"the run in {directory} has finished its {recipe.epochs} epochs: "
@@ -515,7 +550,7 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
             return
         try:
             checkpoint.save_checkpoint(
-                checkpoint_path, model, optimizer, progress, weights_metadata, settings
+                checkpoint_path, model, optimizer, progress, weights_metadata, settings, average
             )
         except OSError as error:
             earlier = (
@@ -563,6 +598,7 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
         _StopRequest(),
         steps_per_epoch,
         channels_last,
+        average,
     )
     train_seconds = 0.0
     try:
@@ -573,22 +609,26 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
                 stats = train_one_epoch(run, epoch)
                 train_seconds += stats.seconds
                 last = epoch + 1 == recipe.epochs  # test-time augmentation: last epoch only
-                tested = task.evaluate(
-                    network,
-                    data.test_batches(),
-                    crop=data.crop,
-                    tta=recipe.tta if last else "none",
-                    autocast=run.autocast,
-                    context=context,
-                    device=device,
-                )
+                weights_of = {"": network}  # the trained weights, then their average
+                if average is not None:
+                    weights_of["ema_"] = average.model
                 row = {
                     "epoch": epoch + 1,
                     **{f"train_{k}": v for k, v in stats.metrics.items()},
                     "lr": stats.lr,
-                    **{f"{task.evaluated}_{k}": v for k, v in tested.items()},
-                    "images_per_second": stats.images_per_second,
                 }
+                for prefix, weights in weights_of.items():
+                    tested = task.evaluate(
+                        weights,
+                        data.test_batches(),
+                        crop=data.crop,
+                        tta=recipe.tta if last else "none",
+                        autocast=run.autocast,
+                        context=context,
+                        device=device,
+                    )
+                    row |= {f"{prefix}{task.evaluated}_{k}": v for k, v in tested.items()}
+                row["images_per_second"] = stats.images_per_second
                 progress.update(epoch=epoch + 1, batch=0, totals=[])
                 progress["history"].append(row)
                 save()
@@ -608,12 +648,17 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
     final = task.finish(network, context)  # the final splits (captioning's beam search)
     summary = _summary(run, dataset, threads, started, train_seconds) | final
     if context.is_main:
-        checkpoint.save_weights(directory / "model.safetensors", model, weights_metadata)
+        kept = average.model if average is not None and recipe.ema_result else model
+        checkpoint.save_weights(directory / "model.safetensors", kept, weights_metadata)
         checkpoint.atomic_write(directory / runs.SUMMARY, json.dumps(summary, indent=2).encode())
+        averaged = ""
+        if summary.get("saved_weights") == "average":
+            trained = summary[f"trained_{task.evaluated}_{task.headline}"]
+            averaged = f" with the averaged weights (the trained weights: {trained:.4f})"
         _say(
             config,
             context,
-            f"{task.final_line(summary)} after {recipe.epochs} epochs, "
+            f"{task.final_line(summary)}{averaged} after {recipe.epochs} epochs, "
             f"{summary['wall_seconds']:.0f} s; run saved in {directory}",
         )
     return summary
@@ -642,6 +687,25 @@ def _report(directory: Path, history: list[dict], board, title: str) -> None:
     board.log(history[-1])
 
 
+def _final_scores(row: dict, evaluated: str, average_kept: bool) -> dict:
+    """The last epoch's test scores for the summary. The unprefixed ones (``test_top1``)
+    are those of the saved weights: with the average kept (recipe ``ema_result``), the
+    average's, and the trained weights' move to ``trained_test_*``; ``ema_test_*`` are the
+    average's in either case. ``saved_weights`` says which model.safetensors holds."""
+    trained = {k: v for k, v in row.items() if k.startswith(f"{evaluated}_")}
+    averaged = {k: v for k, v in row.items() if k.startswith(f"ema_{evaluated}_")}
+    if not averaged:
+        return trained
+    if not average_kept:
+        return trained | averaged | {"saved_weights": "trained"}
+    return (
+        {k.removeprefix("ema_"): v for k, v in averaged.items()}
+        | averaged
+        | {f"trained_{k}": v for k, v in trained.items()}
+        | {"saved_weights": "average"}
+    )
+
+
 def _summary(run: _Run, dataset: str, threads: int, started: float, train_seconds: float) -> dict:
     import torchvision
 
@@ -664,7 +728,7 @@ def _summary(run: _Run, dataset: str, threads: int, started: float, train_second
         },
         "recipe": asdict(recipe),
         "epochs": recipe.epochs,
-        **{k: v for k, v in final.items() if k.startswith(f"{run.task.evaluated}_")},
+        **_final_scores(final, run.task.evaluated, run.average is not None and recipe.ema_result),
         "train_images_per_second": sum(r["images_per_second"] for r in progress["history"])
         / max(len(progress["history"]), 1),
         "wall_seconds": round(time.time() - started, 2),

@@ -76,6 +76,8 @@ class ClassificationTask:
             for key, value in row.items()
             if key.startswith("test_top1_")
         )
+        if "ema_test_top1" in row:  # recipe ema_decay: the weights' moving average
+            extra += f", averaged weights top-1 {row['ema_test_top1']:.4f}"
         return (
             f"epoch {row['epoch']}/{epochs}: train loss {row['train_loss']:.4f} top-1 "
             f"{row['train_top1']:.4f}, test loss {row['test_loss']:.4f} top-1 "
