@@ -116,11 +116,9 @@ class PretrainedWeights:
             "builder_options": dict(self.builder_options),
         }
 
-    def apply_builder_options(self, options: dict[str, object]) -> list[str]:
-        """Add the weights' builder options to ``options`` (in place); return them as
-        ``key=value`` words. An option given otherwise contradicts the weights:
-        ``BadInput`` naming it."""
-        applied = []
+    def apply_builder_options(self, options: dict[str, object]) -> None:
+        """Add the weights' builder options to ``options`` (in place). An option given
+        otherwise contradicts the weights: ``BadInput`` naming it."""
         for key, value in self.builder_options:
             if key in options and options[key] != value:
                 raise BadInput(
@@ -129,8 +127,6 @@ class PretrainedWeights:
                     f"them (leave {key} out to build it as they need)"
                 )
             options[key] = value
-            applied.append(f"{key}={value!r}")
-        return applied
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The weights under keyarch's names: read from the package, or fetched through
