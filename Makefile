@@ -4,13 +4,20 @@ PYTHON ?= python3
 
 .PHONY: demo test test-all lint
 
+# The demo needs the runtime only (torch, torchvision and a few small packages); the tests
+# need the dev extra too (pytest, ruff, timm, onnx, onnxruntime, the captioning toolkits).
+$(VENV)/.runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -e .
+	touch $@
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
-	touch $@
+	touch $@ $(VENV)/.runtime
 
-demo: $(VENV)/.installed  ## the main job: train LeNet-5 (offline: on the embedded MNIST subset)
+demo: $(VENV)/.runtime  ## the main job: train LeNet-5 (offline: on the embedded MNIST subset)
 	$(VENV)/bin/keyarch train lenet5
 
 test: $(VENV)/.installed  ## the default test suite (slow tests excluded)

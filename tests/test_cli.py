@@ -143,7 +143,7 @@ def test_visualize_reports_corrupt_and_mismatched_weights(capsys, tmp_path, digi
     code, err = exit_status(
         capsys, ["visualize", "lenet5_modern", "--image", str(digit_png), "--weights", str(corrupt)]
     )
-    assert code == 2 and "is not a readable safetensors file" in err
+    assert code == 2 and "is corrupt or not a keyarch safetensors file" in err
     assert len(err.strip().splitlines()) == 1
 
     other = tmp_path / "other.safetensors"

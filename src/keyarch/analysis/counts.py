@@ -45,7 +45,7 @@ def model_counts(names: list[str]) -> dict[str, tuple[int, int]]:
         counts[name] = (count_parameters(model), count_macs(model, model_card(name).input_size))
     if missing:
         try:
-            from keyarch.train.checkpoint import atomic_write
+            from keyarch.outputs import atomic_write
 
             atomic_write(path, json.dumps(counts).encode())
         except OSError:

@@ -12,7 +12,6 @@ from pathlib import Path
 from torch import nn
 
 from keyarch.analysis.diagram import COLOURS, Box, Diagram, architecture_diagram
-from keyarch.errors import BadInput
 
 SUFFIXES = (".svg", ".png")
 
@@ -73,15 +72,10 @@ def _wrap_branch(text: str, width: float) -> list[str]:
     return textwrap.wrap(text, characters, break_long_words=False)
 
 
-def _check_path(path: str | Path) -> Path:
-    path = Path(path)
-    if path.suffix.lower() not in SUFFIXES:
-        raise BadInput(f"{path}: expected a file ending in {' or '.join(SUFFIXES)}")
-    if path.exists():
-        raise BadInput(f"{path} exists; keyarch does not overwrite it")
-    if not path.parent.is_dir():
-        raise BadInput(f"{path}: the folder {path.parent} does not exist")
-    return path
+def _check_path(path: str | Path, overwrite: bool = False) -> Path:
+    from keyarch.outputs import check_file
+
+    return check_file(path, suffixes=SUFFIXES, overwrite=overwrite)
 
 
 def _rectangle(axes, left, top, width, height, rounding, **style) -> None:
@@ -94,12 +88,15 @@ def _rectangle(axes, left, top, width, height, rounding, **style) -> None:
 _GREY = {"fontsize": 8, "color": "#666666", "va": "center"}
 
 
-def save_diagram(diagram: Diagram, path: str | Path) -> Path:
-    """Draw ``diagram`` to ``path`` (.svg or .png); an existing file is not overwritten."""
+def save_diagram(diagram: Diagram, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Draw ``diagram`` to ``path`` (.svg or .png), whole or not at all; an existing file is
+    not overwritten unless ``overwrite``."""
     import matplotlib
     from matplotlib.figure import Figure
 
-    path = _check_path(path)
+    from keyarch.outputs import staged_file
+
+    path = _check_path(path, overwrite)
     gap = 0.46  # the arrow between two boxes, with the shape beside it
     heights = [_box_height(box) for box in diagram.boxes]
     heading = [part for line in diagram.heading.split("\n") for part in textwrap.wrap(line, 80)]
@@ -150,7 +147,8 @@ def save_diagram(diagram: Diagram, path: str | Path) -> Path:
     axes.text(_WIDTH / 2, height - 0.3, footer_text, ha="center", va="center", fontsize=10)
     with matplotlib.rc_context({"svg.fonttype": "none", "font.family": "DejaVu Sans"}):
         metadata = {"Date": None} if path.suffix.lower() == ".svg" else None
-        figure.savefig(path, dpi=110, metadata=metadata)
+        with staged_file(path) as scratch:
+            figure.savefig(scratch, dpi=110, metadata=metadata, format=path.suffix[1:].lower())
     return path
 
 

@@ -15,21 +15,36 @@ import torch
 from torch import nn
 
 from keyarch.errors import BadInput
+from keyarch.extras import requires
 
 
-def export_onnx(model: nn.Module, path: str | Path, input_size: tuple[int, int, int]) -> Path:
-    """Write ``model`` (in evaluation mode) to ``path`` as ONNX, batch dimension dynamic."""
-    path = Path(path)
-    if path.suffix != ".onnx":
-        raise BadInput(f"-o {path}: the output file must end in .onnx")
+def export_onnx(
+    model: nn.Module,
+    path: str | Path,
+    input_size: tuple[int, int, int],
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``model`` (in evaluation mode) to ``path`` as ONNX, batch dimension dynamic.
+
+    The file (and ``PATH.data``, where the exporter puts large weights beside it) is written
+    in a scratch folder and moved into place only when complete, ``PATH`` last: Ctrl-C or a
+    full disk leaves neither. An existing ``PATH`` or ``PATH.data`` is not replaced unless
+    ``overwrite``."""
+    from keyarch.outputs import check_file, staged_folder
+
+    path = check_file(path, "-o", suffixes=(".onnx",), overwrite=overwrite,
+                      companions=(".data",))  # fmt: skip
+    requires("onnxscript", "exporting to ONNX")
     model = model.eval()
     example = torch.randn(2, *input_size)
     batch = torch.export.Dim("batch", min=1, max=4096)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, (example,), path, dynamo=True, verbose=False,
-                          dynamic_shapes=({0: batch},), input_names=["images"],
-                          output_names=["logits"])  # fmt: skip
+    with staged_folder(path.parent, "-o", overwrite=overwrite, last=(path.name,)) as scratch:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, (example,), scratch / path.name, dynamo=True,
+                              verbose=False, dynamic_shapes=({0: batch},),
+                              input_names=["images"], output_names=["logits"])  # fmt: skip
     return path
 
 
@@ -41,10 +56,9 @@ def check_onnx(
 ) -> float:
     """Largest |onnxruntime - PyTorch| over batches of 1 and 3 (or ``batches``), divided by
     the largest |PyTorch output| (at least 1)."""
-    try:
-        import onnxruntime
-    except ImportError:
-        raise BadInput("checking an ONNX file needs onnxruntime: pip install onnxruntime") from None
+    requires("onnxruntime", "checking an ONNX file against PyTorch")
+    import onnxruntime
+
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     worst = 0.0
     for batch in batches:

@@ -200,23 +200,43 @@ def save_visualisations(
     *,
     layer: str | None = None,
     top: int = 9,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Write filters, strongest maps and their deconvnet projections as PNG; return the paths.
 
     ``image`` is one normalised (1, C, H, W) input; ``layer`` defaults to the last
-    convolution.
+    convolution. The pictures appear in ``out_dir`` together once all are drawn (an
+    unknown ``layer`` is refused first); earlier ones are kept unless ``overwrite``.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from keyarch.outputs import staged_folder
+
     model.eval()
-    layer = layer or layer_names(model)[-1]
+    layers = layer_names(model)
+    if not layers:
+        raise BadInput(f"{getattr(model, 'model_name', type(model).__name__)} has no "
+                       "convolution to visualise")  # fmt: skip
+    if layer is not None and layer not in layers:
+        shown = ", ".join(layers[:8]) + (" ..." if len(layers) > 8 else "")
+        raise BadInput(f"--layer {layer}: not a convolution of this model; its convolutions: "
+                       f"{shown}")  # fmt: skip
+    layer = layer or layers[-1]
+    maps = dict(_leaf_layers(model))[layer].out_channels
+    if top > maps:
+        raise BadInput(f"--top {top}: {layer} has {maps} feature maps; give at most {maps}")
+    with staged_folder(out_dir, "--out", overwrite=overwrite, last=()) as scratch:
+        _draw_all(model, image, scratch, layer, top)
+    out = Path(out_dir)
+    return [out / p for p in _names(layer)]
+
+
+def _names(layer: str) -> list[str]:
+    return ["filters_first_layer.png", f"feature_maps_{layer}.png", f"deconvnet_{layer}.png",
+            "input.png"]  # fmt: skip
+
+
+def _draw_all(model: nn.Module, image: torch.Tensor, out: Path, layer: str, top: int) -> None:
     name = getattr(model, "model_name", type(model).__name__)
-    paths = [
-        out / "filters_first_layer.png",
-        out / f"feature_maps_{layer}.png",
-        out / f"deconvnet_{layer}.png",
-        out / "input.png",
-    ]
+    paths = [out / p for p in _names(layer)]
 
     filters = first_layer_filters(model)
     _grid_figure(
@@ -241,4 +261,3 @@ def save_visualisations(
         f"{name}: deconvnet projections of {layer}'s strongest activations",
     )
     _grid_figure([_as_image(image[0])], ["input"], paths[3], f"{name}: input")
-    return paths

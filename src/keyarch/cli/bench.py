@@ -6,7 +6,13 @@ from __future__ import annotations
 import argparse
 from functools import partial
 
-from keyarch.cli.common import choices_help, positive_float, positive_int
+from keyarch.cli.common import (
+    add_overwrite,
+    choices_help,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 DEVICES = ("cpu", "cuda")
 DTYPES = ("float32", "bfloat16", "float16")
@@ -72,7 +78,10 @@ def add(commands) -> None:
         help="batch sizes a training step is timed at (default 8; among --batch-sizes)",
     )
     parser.add_argument(
-        "--warmup", type=int, default=3, help="untimed calls before a step is timed (default 3)"
+        "--warmup",
+        type=non_negative_int,
+        default=3,
+        help="untimed calls before a step is timed (default 3)",
     )
     parser.add_argument(
         "--repeats",
@@ -113,6 +122,7 @@ def add(commands) -> None:
     )
     parser.add_argument("--table", metavar="DIR", help="write the models table (markdown)")
     parser.add_argument("--to", help="where --plot/--report/--table write (default: DIR)")
+    add_overwrite(parser, "a report, table or charts already in --to")
     parser.add_argument(
         "--against", choices=SOURCES, help="time keyarch against this library's implementation"
     )
@@ -143,13 +153,41 @@ def run(args: argparse.Namespace) -> int:
         raise BadInput("--to goes with --plot, --report or --table")
     if args.compiled and not args.against:
         raise BadInput("--compiled goes with --against")
+    if args.against == "timm":
+        from keyarch.extras import requires
+
+        requires("timm", "bench --against timm")
     names = _names(args)
     _set_threads(args)
+    if not args.out and not args.against:
+        raise BadInput("give --out DIR: the folder the measurements go to (resumable)")
+    _check_sizes(args, names)
+    if args.out:
+        from keyarch.outputs import check_folder
+
+        check_folder(args.out, "--out")
     if args.against:
         return _against(args, names)
-    if not args.out:
-        raise BadInput("give --out DIR: the folder the measurements go to (resumable)")
     return _measure(args, names)
+
+
+def _check_sizes(args, names: list[str]) -> None:
+    """Every model takes --img-size, and its largest batch fits in memory (training: the
+    largest --train-batch-sizes), before anything is timed."""
+    from keyarch.analysis.inputs import check_input_size
+    from keyarch.registry import model_card
+
+    for name in names:
+        card = model_card(name)
+        size = (card.input_size[0], args.img_size, args.img_size) if args.img_size else \
+            card.input_size  # fmt: skip
+        flag = "--img-size" if args.img_size else "--batch-sizes"
+        shown = str(args.img_size) if args.img_size else ",".join(map(str, args.batch_sizes))
+        check_input_size(name, size, flag, shown=shown, batch=max(args.batch_sizes))
+        if not args.no_train:
+            shown = ",".join(map(str, args.train_batch_sizes))
+            check_input_size(name, size, "--train-batch-sizes", shown=shown, training=True,
+                             batch=max(args.train_batch_sizes))  # fmt: skip
 
 
 def _names(args) -> list[str]:
@@ -176,9 +214,11 @@ def _names(args) -> list[str]:
 def _set_threads(args) -> None:
     import torch
 
+    from keyarch.analysis.inputs import check_threads
     from keyarch.errors import BadInput
     from keyarch.train.data import usable_cores
 
+    check_threads(args.threads)
     args.threads = args.threads or usable_cores()
     torch.set_num_threads(args.threads)
     if args.device not in DEVICES and not args.device.startswith("cuda:"):
@@ -235,6 +275,7 @@ def _publish(args) -> int:
 
     from keyarch.analysis.bench import BenchFolder
     from keyarch.errors import BadInput
+    from keyarch.outputs import check_folder, staged_folder
 
     source = Path(args.plot or args.report or args.table)
     for flag in ("plot", "report", "table"):
@@ -262,23 +303,29 @@ def _publish(args) -> int:
     if not document["models"]:
         raise BadInput(f"{path}: no model measured yet")
     to = Path(args.to or source)
+    names = (["report.md", "figures/*.png"] if args.report else ["figures/*.png"] if args.plot
+             else []) + (["models.md"] if args.table or args.report else [])  # fmt: skip
+    given = "report" if args.report else "plot" if args.plot else "table"
+    flag = "--to" if args.to else f"--{given}"
+    check_folder(to, flag, names=names, overwrite=args.overwrite)
     written = []
-    if args.report:
-        from keyarch.analysis.bench_report import write_report
+    with staged_folder(to, flag, overwrite=args.overwrite, last=("report.md",)) as scratch:
+        if args.report:
+            from keyarch.analysis.bench_report import write_report
 
-        written.append(
-            write_report(document, to, command=f"keyarch bench --report {source}", results=source)
-        )
-    elif args.plot:
-        from keyarch.analysis.charts import plot_all
+            written.append(write_report(document, scratch, results=source,
+                                        command=f"keyarch bench --report {source}"))  # fmt: skip
+        elif args.plot:
+            from keyarch.analysis.charts import plot_all
 
-        written += [p for p in plot_all(document, to / "figures") if p.suffix == ".png"]
-    if args.table or args.report:
-        from keyarch.analysis.bench_report import model_table
+            written += [p for p in plot_all(document, scratch / "figures") if p.suffix == ".png"]
+        if args.table or args.report:
+            from keyarch.analysis.bench_report import model_table
 
-        to.mkdir(parents=True, exist_ok=True)
-        (to / "models.md").write_text("# keyarch's models, measured\n\n" + model_table(document))
-        written.append(to / "models.md")
+            (scratch / "models.md").write_text("# keyarch's models, measured\n\n"
+                                               + model_table(document))  # fmt: skip
+            written.append(scratch / "models.md")
+        written = [to / p.relative_to(scratch) for p in written]
     for item in written:
         print(item)
     return 0
@@ -421,7 +468,7 @@ def write_against(folder, args, comparisons) -> object:
     import io
     import json
 
-    from keyarch.train.checkpoint import atomic_write
+    from keyarch.outputs import atomic_write
 
     path = folder / f"against-{args.against}.csv"
     new = [against_row(c, args) for c in comparisons]

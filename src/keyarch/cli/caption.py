@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from keyarch.cli.common import Parser, non_negative_float, positive_int
+from keyarch.cli.common import Parser, add_overwrite, non_negative_float, positive_int
 
 DATASETS = ("synthetic", "flickr8k", "coco")
 SPLITS = ("train", "val", "test", "novel")
@@ -40,7 +40,8 @@ def _add_train(sub) -> None:
     parser.add_argument(
         "--pretrained-encoder",
         action="store_true",
-        help="start the encoder from its ImageNet weights (keyarch list --pretrained)",
+        help="start the encoder from its ImageNet weights (keyarch list --pretrained "
+        "names the models that have them)",
     )
     parser.add_argument(
         "--freeze-encoder",
@@ -92,16 +93,21 @@ def _add_eval(sub) -> None:
     parser.add_argument("--out", help="write scores and every caption to this JSON file")
     parser.add_argument("--grid", help="write a PNG grid of images with their captions")
     parser.add_argument("--threads", type=positive_int, help="compute threads")
+    add_overwrite(parser, "an existing --out or --grid file")
     parser.set_defaults(run=run_eval)
 
 
 def run_train(args: argparse.Namespace) -> int:
     from keyarch.cli.train import run_options
+    from keyarch.errors import BadInput
     from keyarch.registry import model_card
     from keyarch.train import TrainConfig, default_recipe, get_recipe, train
     from keyarch.train.captioning import CaptionSettings
 
-    model_card(args.encoder)  # an unknown name is named here, with suggestions
+    card = model_card(args.encoder)  # an unknown name is named here, with suggestions
+    if card.task != "image-classification":
+        raise BadInput(f"--encoder {card.name}: a {card.task} model; the encoder is an image "
+                       "model (keyarch list --task image-classification)")  # fmt: skip
     recipe = get_recipe(args.recipe) if args.recipe else default_recipe("captioning", args.dataset)
     given = {
         "embed_size": args.embed_size,
@@ -148,10 +154,15 @@ def run_eval(args: argparse.Namespace) -> int:
 
     import torch
 
+    from keyarch.analysis.inputs import check_threads
+    from keyarch.outputs import atomic_write, check_file
     from keyarch.train.captioning import evaluate_weights
-    from keyarch.train.checkpoint import atomic_write
 
+    for flag, path, suffix in (("--out", args.out, ".json"), ("--grid", args.grid, ".png")):
+        if path is not None:
+            check_file(path, flag, suffixes=(suffix,), overwrite=args.overwrite)
     if args.threads:
+        check_threads(args.threads)
         torch.set_num_threads(args.threads)
     result = evaluate_weights(
         args.weights,
@@ -178,7 +189,7 @@ def run_eval(args: argparse.Namespace) -> int:
     print("  beside its baselines: " + final_split_line(flat, args.split, args.beam_size))
     print(f"  blind caption: {result['blind_caption']!r}")
     if args.out:
-        atomic_write(Path(args.out), json.dumps(result, indent=2).encode())
+        atomic_write(Path(args.out), json.dumps(result, indent=2).encode(), "--out")
         print(f"written: {args.out}", file=sys.stderr)
     if args.grid:
         print(f"written: {args.grid}", file=sys.stderr)

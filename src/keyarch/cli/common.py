@@ -52,5 +52,12 @@ def input_size(text: str) -> tuple[int, int, int]:
     return parts  # type: ignore[return-value]
 
 
+def add_overwrite(parser, what: str) -> None:
+    """``--overwrite``: without it, a command never replaces a file that was there before."""
+    parser.add_argument(
+        "--overwrite", action="store_true", help=f"replace {what} (default: refuse)"
+    )
+
+
 def choices_help(text: str, choices) -> str:
     return f"{text} ({', '.join(choices)})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from keyarch.cli.common import input_size
+from keyarch.cli.common import add_overwrite, input_size
 
 
 def add(commands) -> None:
@@ -14,38 +14,35 @@ def add(commands) -> None:
     parser.add_argument("name", help="a model, as `keyarch list` names it")
     parser.add_argument("-o", "--output", required=True, help="the .svg or .png file to write")
     parser.add_argument("--input-size", type=input_size, help="C,H,W (default: the model's)")
+    add_overwrite(parser, "an existing -o file")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from keyarch.analysis.draw import SUFFIXES
-    from keyarch.errors import BadInput
+    from keyarch.outputs import check_file
     from keyarch.registry import model_card
 
     card = model_card(args.name)
-    output = Path(args.output)
-    if output.suffix.lower() not in SUFFIXES:
-        raise BadInput(f"-o {args.output}: expected a file ending in {' or '.join(SUFFIXES)}")
-    if output.exists():
-        raise BadInput(f"-o {args.output} exists; keyarch does not overwrite it")
-    if not output.parent.exists():
-        raise BadInput(f"-o {args.output}: the folder {output.parent} does not exist")
+    output = check_file(args.output, "-o", suffixes=SUFFIXES, overwrite=args.overwrite)
 
     import torch
 
     from keyarch.analysis.diagram import architecture_diagram
     from keyarch.analysis.draw import save_diagram
+    from keyarch.analysis.inputs import check_input_size
     from keyarch.registry import create_model
 
     options = {}
     if args.input_size and args.input_size[0] != card.input_size[0]:
         options["in_chans"] = args.input_size[0]  # grey images for an RGB network, say
+    if args.input_size:
+        check_input_size(card.name, args.input_size, options=options)
     with torch.device("meta"):  # shapes and counts only: nothing is allocated
         model = create_model(card.name, **options)
     diagram = architecture_diagram(model, args.input_size)
-    path = save_diagram(diagram, output)
+    path = save_diagram(diagram, output, overwrite=args.overwrite)
     size = "x".join(str(v) for v in diagram.input_size)
     print(f"{path}: the block diagram of {card.name} ({len(diagram.boxes)} boxes, input {size})")
     return 0

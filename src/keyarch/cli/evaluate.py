@@ -42,8 +42,16 @@ def add(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from keyarch.outputs import check_file
     from keyarch.train.trained import evaluate_trained, write_results
 
+    target = (
+        Path(args.results)
+        if args.results
+        else (Path(args.checkpoint).parent / f"eval-{args.dataset}.json")
+    )
+    # a taken name is not replaced: the results go to NAME-2.json (see --results)
+    check_file(target, "--results", suffixes=(".json",), overwrite=True)
     results = evaluate_trained(
         args.checkpoint,
         args.dataset,
@@ -55,11 +63,6 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         limit=args.limit,
         download=not args.no_download,
-    )
-    target = (
-        Path(args.results)
-        if args.results
-        else (Path(args.checkpoint).parent / f"eval-{args.dataset}.json")
     )
     written = write_results(results, target)
     shown = ", ".join(

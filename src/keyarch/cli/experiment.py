@@ -49,13 +49,22 @@ def run(args: argparse.Namespace) -> int:
         raise BadInput("give an experiment name (keyarch experiment --list)")
     if args.rejudge is not None:
         return _rejudge(args)
+    from keyarch.experiments import experiment_module
+    from keyarch.outputs import check_folder
+
+    experiment_module(args.name)  # an unknown name first
+    out = Path(args.out or f"experiments/{args.name}-{args.profile}")
+    if (out / "report.md").exists():
+        raise BadInput(f"--out {out} already holds a report; choose another --out (nothing is "
+                       "replaced)")  # fmt: skip
+    check_folder(out, "--out")
     if args.threads:
         import torch
 
+        from keyarch.analysis.inputs import check_threads
+
+        check_threads(args.threads)
         torch.set_num_threads(args.threads)
-    out = Path(args.out or f"experiments/{args.name}-{args.profile}")
-    if (out / "report.md").exists():
-        raise BadInput(f"{out} already holds a report; choose another --out (nothing is replaced)")
     report = run_experiment(args.name, args.profile, args.seeds, out=out, data_dir=args.data_dir)
     words = ["keyarch", *(args.argv if args.argv is not None else sys.argv[1:])]
     report.command = shlex.join(words)
@@ -90,13 +99,8 @@ def _write(report, folder) -> int:
     the verdict."""
     import sys
 
-    from keyarch.errors import BadInput
 
-    try:
-        path = report.write(folder)
-    except OSError as error:
-        raise BadInput(f"cannot write the report into {folder}: {error.strerror or error} "
-                       "(choose a folder you can write to)") from None  # fmt: skip
+    path = report.write(folder)  # whole or not at all; a failure is one line
     print(f"{report.name}: {report.verdict}. {report.reason}")
     print(f"written: {path}", file=sys.stderr)
     return 0

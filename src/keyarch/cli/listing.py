@@ -13,6 +13,12 @@ def add(commands) -> None:
         choices=("image-classification", "sequence-classification"),
         help="only the models of one task (default: all)",
     )
+    parser.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="only the models with published ImageNet weights (predict --pretrained, "
+        "caption train --pretrained-encoder)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -27,6 +33,10 @@ def run(args: argparse.Namespace) -> int:
     from keyarch.errors import BadInput
 
     names = list_models(args.pattern, task=args.task)
+    if args.pretrained:
+        from keyarch.pretrained import available
+
+        names = [n for n in names if n in set(available())]
     if not names:
         raise BadInput(f"no model matches {args.pattern!r}; try `keyarch list` for all")
     # input: C x H x W of an image, T x F (time steps x features) of a sequence

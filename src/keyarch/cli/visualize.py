@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from keyarch.cli.common import input_size, positive_int
+from keyarch.cli.common import add_overwrite, input_size, positive_int
 
 
 def add(commands) -> None:
@@ -19,21 +19,35 @@ def add(commands) -> None:
     parser.add_argument("--top", type=positive_int, default=9, help="how many maps (default 9)")
     parser.add_argument("--input-size", type=input_size, help="C,H,W (default: the model's)")
     parser.add_argument("--out", default="visualisations", help="output folder")
+    add_overwrite(parser, "pictures already in --out")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from keyarch import create_model
+    from keyarch import create_model, model_card
+    from keyarch.analysis.inputs import check_input_size
     from keyarch.analysis.visualize import save_visualisations
     from keyarch.data import load_image
+    from keyarch.errors import BadInput
+    from keyarch.outputs import check_folder
     from keyarch.train.checkpoint import load_model_weights
 
-    model = create_model(args.name)
-    image = load_image(args.image, args.input_size or model.card.input_size)
+    card = model_card(args.name)
+    if card.task != "image-classification":
+        raise BadInput(f"{card.name} is a {card.task} model: keyarch visualize shows the "
+                       "filters and feature maps of image models")  # fmt: skip
+    check_folder(args.out, "--out", empty=True, overwrite=args.overwrite)
+    size = args.input_size or card.input_size
+    if args.input_size:
+        check_input_size(card.name, size)
+    model = create_model(card.name)
+    image = load_image(args.image, size)
     if args.weights:
         load_model_weights(model, args.weights)
-    else:
+    paths = save_visualisations(model, image, args.out, layer=args.layer, top=args.top,
+                                overwrite=args.overwrite)  # fmt: skip
+    if not args.weights:
         print("keyarch: no --weights given: showing randomly initialised filters", file=sys.stderr)
-    for path in save_visualisations(model, image, args.out, layer=args.layer, top=args.top):
+    for path in paths:
         print(path)
     return 0

@@ -95,16 +95,9 @@ class ImageFiles:
 
 def read_rgb(path: Path) -> torch.Tensor:
     """An image file as uint8 (3, H, W); a missing or unreadable file names itself."""
-    from PIL import Image, UnidentifiedImageError
-    from torchvision.transforms.v2.functional import pil_to_tensor
+    from keyarch.data.formats import decode_image
 
-    try:
-        with Image.open(path) as image:
-            return pil_to_tensor(image.convert("RGB"))
-    except FileNotFoundError:
-        raise BadInput(f"image file not found: {path}") from None
-    except (UnidentifiedImageError, OSError) as error:
-        raise BadInput(f"cannot read {path} as an image: {error}") from None
+    return decode_image(Path(path), "RGB")
 
 
 def _read(path: Path, what: str) -> str:

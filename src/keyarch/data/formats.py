@@ -7,6 +7,10 @@ trees. A truncated or corrupt file raises ``ValueError`` naming it; nothing is h
 from __future__ import annotations
 
 import gzip
+import os
+import re
+import stat
+import warnings
 import zlib
 from pathlib import Path
 
@@ -97,16 +101,87 @@ def scan_image_folder(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
     return samples, classes
 
 
-def decode_image(path: Path, mode: str = "RGB") -> torch.Tensor:
-    """One image file as a uint8 (C, H, W) tensor; a corrupt file is named in the error."""
+# PIL's limit: an image declaring more pixels than twice this is a decompression bomb
+# (PIL raises); between one and two times it, PIL only warns, and keyarch decodes it quietly.
+BOMB_PIXELS = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
+
+
+def check_regular_file(path: str | Path, what: str = "file") -> Path:
+    """``path`` if it is a regular file this process can read; else one line saying what it
+    is instead: missing (``NotFound``), a folder, a pipe or device (whose read would block
+    forever), unreadable, or empty."""
+    path = Path(path)
     try:
-        with Image.open(path) as image:
-            image.load()
-            array = np.asarray(image.convert(mode))
+        info = path.stat()
     except FileNotFoundError:
-        raise NotFound(f"image file not found: {path}") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise NotFound(f"{what} not found: {path}") from None
+    except OSError as error:
+        raise BadInput(f"cannot read {path}: {error.strerror or error}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise BadInput(f"{path} is a folder, not a {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise BadInput(f"{path} is not a regular file (a pipe, socket or device); give a {what}")
+    if not os.access(path, os.R_OK):
+        raise BadInput(f"cannot read {path}: permission denied")
+    if info.st_size == 0:
+        raise BadInput(f"{path} is empty (0 bytes), not a {what}")
+    return path
+
+
+def _check_image_file(path: Path) -> None:
+    check_regular_file(path, "image file")
+
+
+def _to_eight_bits(image: Image.Image, path: Path) -> Image.Image:
+    """A 16-bit or 32-bit grey image as 8-bit grey, by its format's real range: 16-bit
+    integers over 0-65535, floats over 0-1. Values outside the range are refused, not
+    clipped (PIL's ``convert`` would read 16-bit as almost white and floats as black)."""
+    array = np.asarray(image)
+    if image.mode == "F":
+        low, high = float(np.nanmin(array)), float(np.nanmax(array))
+        if not np.isfinite(array).all() or low < 0 or high > 1:
+            raise BadInput(f"{path}: a floating-point image with values from {low:g} to "
+                           f"{high:g}; keyarch reads float images in the range 0 to 1")  # fmt: skip
+        scaled = np.rint(array.astype(np.float64) * 255)
+    else:  # I;16 variants, or I (32-bit integers) holding 16-bit data (PNG, TIFF)
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high > 65535:
+            raise BadInput(f"{path}: an integer image with values from {low} to {high}; keyarch "
+                           "reads 8-bit and 16-bit images (range 0 to 65535)")  # fmt: skip
+        scaled = np.rint(array.astype(np.float64) / 257)
+    return Image.fromarray(scaled.astype(np.uint8), "L")
+
+
+def open_image(path: str | Path, mode: str = "RGB") -> Image.Image:
+    """The one image decoder of every command: the file at ``path``, decoded in ``mode``
+    ("RGB" or "L"), or one ``BadInput`` line naming it. A folder, pipe or device is refused
+    before it is opened (a FIFO would hang the read); a decompression bomb is refused by its
+    declared size; 16-bit and float images are converted by their real range."""
+    path = Path(path)
+    _check_image_file(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                if image.mode in ("F", "I") or image.mode.startswith("I;16"):
+                    image = _to_eight_bits(image, path)
+                return image.convert(mode)
+    except Image.DecompressionBombError as error:
+        declared = re.search(r"\((\d+) pixels\)", str(error))
+        size = f"{int(declared.group(1)) / 1e6:,.0f} M" if declared else "more"
+        raise BadInput(f"{path} declares {size} pixels, more than keyarch decodes "
+                       f"({BOMB_PIXELS / 1e6:.0f} M pixels): a decompression bomb, or an "
+                       "image to shrink first") from None  # fmt: skip
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        if isinstance(error, BadInput):
+            raise
         raise BadInput(f"{path} is not a readable image: {error}") from None
+
+
+def decode_image(path: Path, mode: str = "RGB") -> torch.Tensor:
+    """One image file as a uint8 (C, H, W) tensor, decoded by ``open_image``."""
+    array = np.asarray(open_image(path, mode))
     if array.ndim == 2:
         array = array[:, :, None]
     return torch.from_numpy(array.copy()).permute(2, 0, 1)

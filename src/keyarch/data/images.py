@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from PIL import Image, UnidentifiedImageError
 from torchvision.transforms import v2
 
-from keyarch.errors import BadInput, NotFound
+from keyarch.data.formats import open_image
+from keyarch.errors import BadInput
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -27,15 +27,9 @@ def load_image(
     Mean and std default to ImageNet's for colour and to 0.5/0.5 for grey images.
     """
     channels, height, width = input_size
-    try:
-        with Image.open(path) as image:
-            image = image.convert("RGB" if channels == 3 else "L")
-    except FileNotFoundError:
-        raise NotFound(f"image file not found: {path}") from None
-    except (UnidentifiedImageError, OSError) as error:
-        raise BadInput(f"cannot read {path} as an image: {error}") from None
     if channels not in (1, 3):
         raise BadInput(f"images load with 1 or 3 channels, the model expects {channels}")
+    image = open_image(path, "RGB" if channels == 3 else "L")
     mean = mean or (IMAGENET_MEAN if channels == 3 else (0.5,))
     std = std or (IMAGENET_STD if channels == 3 else (0.5,))
     transform = v2.Compose(

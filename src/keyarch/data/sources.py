@@ -28,8 +28,31 @@ def cache_dir() -> Path:
     return Path(base) / "keyarch"
 
 
+def check_data_dir(data_dir: str | Path | None, flag: str = "--data-dir", *,
+                   must_exist: bool = False) -> None:  # fmt: skip
+    """Refuse a ``data_dir`` (or ``$KEYARCH_DATA``) that is a file, not a folder, and with
+    ``must_exist`` a ``data_dir`` that does not exist: where a missing dataset would fall
+    back to another copy (the embedded subset), a typo must not do so unsaid."""
+    named = [(flag, data_dir)] if data_dir else []
+    if os.environ.get("KEYARCH_DATA"):
+        named.append(("$KEYARCH_DATA", os.environ["KEYARCH_DATA"]))
+    for what, where in named:
+        path = Path(where)
+        hint = "give the folder that holds the datasets" + (
+            ", or unset it" if what.startswith("$") else ""
+        )
+        if not path.exists():
+            if must_exist and what == flag:
+                raise NotFound(f"{what} {where}: no such folder; {hint}")
+            continue  # searched, and said among the places looked in when nothing is found
+        if not path.is_dir():
+            raise BadInput(f"{what} {where} is a file, not a folder; {hint}")
+
+
 def search_roots(data_dir: str | Path | None) -> list[Path]:
-    """The folders searched for datasets, in order."""
+    """The folders searched for datasets, in order; one that was named but is not a folder
+    is refused (``check_data_dir``)."""
+    check_data_dir(data_dir)
     roots = [Path(data_dir)] if data_dir else []
     if os.environ.get("KEYARCH_DATA"):
         roots.append(Path(os.environ["KEYARCH_DATA"]))

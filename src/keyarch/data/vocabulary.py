@@ -94,7 +94,7 @@ class Vocabulary:
         return cls(words)
 
     def save(self, path: str | Path) -> None:
-        from keyarch.train.checkpoint import atomic_write
+        from keyarch.outputs import atomic_write
 
         atomic_write(Path(path), self.to_json().encode())
 

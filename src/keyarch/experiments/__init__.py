@@ -30,6 +30,9 @@ def list_experiments() -> list[str]:
     return list(EXPERIMENTS)
 
 
+GENERATED = ("lstm-vs-rnn",)  # experiments whose data is generated, not read
+
+
 def run_experiment(name: str, profile: str = "quick", seeds: int | None = None,
                    out=None, data_dir=None) -> Report:  # fmt: skip
     """Run experiment ``name``; with ``out``, its figures and training runs go into that
@@ -40,6 +43,12 @@ def run_experiment(name: str, profile: str = "quick", seeds: int | None = None,
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         raise BadInput(f"seeds must be a whole number of at least 1, got {seeds!r}")
     module = experiment_module(name)
+    from keyarch.data.sources import check_data_dir
+
+    check_data_dir(data_dir, must_exist=True)  # a typo must not fall back to embedded data
+    if data_dir is not None and name in GENERATED:
+        raise BadInput(f"--data-dir {data_dir}: {name} generates its data and reads no dataset; "
+                       "drop --data-dir")  # fmt: skip
     return module.run(profile=profile, seeds=seeds, out=out, data_dir=data_dir)
 
 

@@ -42,8 +42,9 @@ from keyarch.experiments.report import (
     verdict_from,
 )
 from keyarch.experiments.training import Runs, cifar10_images, slug
+from keyarch.outputs import atomic_write
 from keyarch.registry import create_model
-from keyarch.train.checkpoint import atomic_write, load_model_weights
+from keyarch.train.checkpoint import load_model_weights
 from keyarch.train.recipes import get_recipe
 
 PROFILES = {

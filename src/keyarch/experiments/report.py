@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from keyarch.train.checkpoint import atomic_write
+from keyarch.outputs import atomic_write
 
 VERDICTS = ("reproduced", "partly reproduced", "not reproduced", "inconclusive at this budget")
 # two-sided 95 % quantiles of Student's t for 1..10 degrees of freedom (then 1.96)
@@ -63,16 +64,26 @@ class Report:
         return "\n".join(lines) + "\n"
 
     def write(self, folder: str | Path) -> Path:
+        """Write results.csv, report.json, the figures ``save_figure`` set aside, and
+        report.md (last) into ``folder``, all at once: a failure (a full disk) leaves none
+        of them, and the figures wait, set aside, for the next try."""
+        from keyarch.outputs import staged_folder
+
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         columns = list(dict.fromkeys(key for row in self.rows for key in row))
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(self.rows)
-        atomic_write(folder / "results.csv", text.getvalue().encode())
-        atomic_write(folder / "report.json", json.dumps(asdict(self), indent=2).encode())
-        atomic_write(folder / "report.md", self.markdown().encode())
+        pending = folder / PENDING
+        with staged_folder(folder, "--out", overwrite=True, last=("report.md",)) as scratch:
+            for name in self.figures:
+                if (pending / name).is_file():
+                    shutil.copyfile(pending / name, scratch / name)
+            (scratch / "results.csv").write_bytes(text.getvalue().encode())
+            (scratch / "report.json").write_bytes(json.dumps(asdict(self), indent=2).encode())
+            (scratch / "report.md").write_bytes(self.markdown().encode())
+        shutil.rmtree(pending, ignore_errors=True)
         return folder / "report.md"
 
 
@@ -141,17 +152,19 @@ def spread(values: list[float]) -> str:
     )
 
 
+PENDING = ".figures-pending"  # where figures wait until their report is written with them
+
+
 def save_figure(figure, folder: str | Path, name: str) -> str:
-    """Write a matplotlib figure as ``folder/name`` (PNG, atomically), close it, return
-    ``name`` for ``Report.figures``."""
+    """Set a matplotlib figure aside as PNG for ``folder``'s report (``Report.write`` moves
+    it into ``folder`` with the report), close it, return ``name`` for ``Report.figures``."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    atomic_write(Path(folder) / name, buffer.getvalue())
+    atomic_write(Path(folder) / PENDING / name, buffer.getvalue())
     return name
 
 

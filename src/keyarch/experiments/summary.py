@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from keyarch.experiments import EXPERIMENTS
-from keyarch.train.checkpoint import atomic_write
+from keyarch.outputs import atomic_write
 
 BEGIN = "<!-- begin: python -m keyarch.experiments.summary docs/experiments -->"
 END = "<!-- end of the generated table -->"

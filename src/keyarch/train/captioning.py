@@ -34,12 +34,14 @@ import torch
 import torch.nn.functional as F
 
 from keyarch.data.images import IMAGENET_MEAN, IMAGENET_STD
-from keyarch.data.vocabulary import MIN_WORD_COUNT, Vocabulary
+from keyarch.data.vocabulary import MIN_WORD_COUNT, SPECIALS, Vocabulary
 from keyarch.errors import BadInput
 from keyarch.models.captioning import CaptionerConfig, ShowAndTell
 from keyarch.train.bleu import bleu_scores
 from keyarch.train.caption_baselines import baseline_scores, blind_caption
 from keyarch.train.distributed import Context, epoch_batches, sum_across
+
+MAX_CAPTION_LENGTH = 200  # words; COCO's and Flickr8k's longest captions are under 60
 
 CAPTION_DATASETS = ("synthetic", "flickr8k", "coco")
 
@@ -73,6 +75,9 @@ class CaptionSettings:
             raise BadInput(f"encoder_lr_scale must be at least 0, got {self.encoder_lr_scale!r}")
         if self.length_penalty < 0:
             raise BadInput(f"length_penalty must be at least 0, got {self.length_penalty!r}")
+        if self.max_length > MAX_CAPTION_LENGTH:
+            raise BadInput(f"--max-length {self.max_length}: longer than {MAX_CAPTION_LENGTH} "
+                           "words (no caption corpus has a caption that long)")  # fmt: skip
 
 
 @dataclass
@@ -180,6 +185,12 @@ def load_split(
 ) -> tuple[torch.Tensor, list[list[str]], list | None]:
     """(uint8 images N x 3 x size x size, the references of each, the scenes they show or
     None where unknown) of one split; ``limit``: its first N images."""
+    if dataset != "synthetic":
+        from keyarch.data.sources import check_data_dir
+
+        if data_dir is None:
+            raise BadInput(f"--dataset {dataset} needs --data-dir, the folder it is in")
+        check_data_dir(data_dir, must_exist=True)
     if split not in split_names(dataset, data_dir):
         raise BadInput(
             f"{dataset} has no {split!r} split; it has {', '.join(split_names(dataset, data_dir))}"
@@ -224,6 +235,7 @@ def prepare_caption_data(config, recipe, context: Context, device) -> CaptionDat
     vocabulary = Vocabulary.build(
         (c for refs in splits["train"][1] for c in refs), min_count=settings.min_count
     )
+    check_vocabulary(vocabulary, settings, splits["train"][1])
     encoded = {
         name: _encode(name, images.to(device), refs, scenes, vocabulary)
         for name, (images, refs, scenes) in splits.items()
@@ -249,6 +261,28 @@ def prepare_caption_data(config, recipe, context: Context, device) -> CaptionDat
             "in the training captions, with <pad> <start> <end> <unk>)"
         ],
     )
+
+
+def check_vocabulary(vocabulary: Vocabulary, settings: CaptionSettings, references) -> None:
+    """Refuse, before training, a vocabulary of no word (``--min-count`` above every word's
+    count) or a final beam wider than the vocabulary."""
+    if len(vocabulary) <= len(SPECIALS):
+        from collections import Counter
+
+        from keyarch.train.bleu import tokenize
+
+        counts = Counter(w for refs in references for c in refs for w in tokenize(c))
+        word, count = counts.most_common(1)[0] if counts else ("", 0)
+        raise BadInput(f"--min-count {settings.min_count}: no word of the training captions is "
+                       f"seen that often (the most frequent, {word!r}, {count} times); the "
+                       "vocabulary would hold no word")  # fmt: skip
+    check_beam(settings.beam_size, vocabulary)
+
+
+def check_beam(beam_size: int, vocabulary: Vocabulary) -> None:
+    if beam_size > len(vocabulary):
+        raise BadInput(f"--beam-size {beam_size}: wider than the vocabulary ({len(vocabulary)} "
+                       "words); a beam keeps at most one sentence per word")  # fmt: skip
 
 
 def build_captioner(encoder: str, settings: CaptionSettings, vocabulary: Vocabulary) -> ShowAndTell:
@@ -488,6 +522,7 @@ def caption_files(
     from keyarch.data.caption_corpora import read_rgb
 
     size = int(metadata["image_size"])
+    check_beam(beam_size, vocabulary)
     results = []
     for path in paths:
         image = TF.resize(read_rgb(Path(path)), [size, size], antialias=True)
@@ -519,6 +554,7 @@ def evaluate_weights(
     import time
 
     model, vocabulary, metadata = load_captioner(weights)
+    check_beam(beam_size, vocabulary)
     dataset = dataset or metadata.get("caption_dataset", "synthetic")
     size = int(metadata["image_size"])
     images, references, scenes = load_split(dataset, split, size, data_dir, limit)

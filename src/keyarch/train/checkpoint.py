@@ -5,47 +5,17 @@ kill at any moment leaves the previous complete file in place.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
-from keyarch.errors import BadInput, NotFound
+from keyarch.errors import BadInput
+from keyarch.outputs import atomic_write
 
 FORMAT = "keyarch-checkpoint-1"
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is always either old or new, never half.
-
-    A failed write (a full disk, say) leaves the earlier ``path`` as it was, removes its
-    partial scratch file and raises the ``OSError``.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            view, written = memoryview(data), 0
-            while written < len(view):
-                written += os.write(descriptor, view[written:])
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        os.replace(scratch, path)
-    except BaseException:  # OSError, or Ctrl-C in the middle: no partial file is left
-        with contextlib.suppress(OSError):
-            os.unlink(scratch)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
@@ -72,8 +42,9 @@ def save_weights(path: Path, model: torch.nn.Module, metadata: dict[str, object]
 
 
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, object]]:
-    if not path.is_file():
-        raise NotFound(f"checkpoint not found: {path}")
+    from keyarch.data.formats import check_regular_file
+
+    check_regular_file(path, "weights file (.safetensors)")
     try:
         with safe_open(str(path), framework="pt") as handle:
             metadata = json.loads((handle.metadata() or {}).get("keyarch", "{}"))
@@ -185,16 +156,19 @@ def load_checkpoint(
 
 
 def load_model_weights(model: torch.nn.Module, path: str | Path) -> None:
-    """Load a plain safetensors file of ``model``'s weights (strict), naming what is wrong."""
-    from safetensors.torch import load_file
-
+    """Load a safetensors file of ``model``'s weights (strict), naming what is wrong: a run's
+    weights of another model or a captioner are named as such."""
     path = Path(path)
-    if not path.is_file():
-        raise NotFound(f"weights file not found: {path}")
-    try:
-        state = load_file(str(path))
-    except (SafetensorError, OSError) as error:
-        raise BadInput(f"{path} is not a readable safetensors file: {error}") from None
+    state, metadata = load_weights(path)
+    name = getattr(getattr(model, "card", None), "name", None)
+    if metadata.get("task") == "captioning":
+        raise BadInput(f"{path} is a captioning model's weights (keyarch caption "
+                       f"predict|eval --weights {path}), not {name or 'this model'}'s")  # fmt: skip
+    if name and metadata.get("model") and metadata["model"] != name:
+        from keyarch.registry import model_card
+
+        if model_card(str(metadata["model"])).name != name:
+            raise BadInput(f"{path} holds the weights of {metadata['model']}, not {name}")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:

@@ -425,12 +425,37 @@ def train(config: TrainConfig) -> dict[str, object]:
                 f"freeze_encoder_epochs is a captioning recipe field (keyarch caption train); "
                 f"{config.model} trains as a classifier"
             )
+    _check_before_work(config, card, recipe)
     device_type = "cuda" if config.device == "auto" and torch.cuda.is_available() else "cpu"
     context = distributed.setup(device_type if config.device == "auto" else config.device)
     try:
         return _train(config, card, dataset, recipe, context, started)
     finally:
         distributed.teardown(context)
+
+
+def _check_before_work(config: TrainConfig, card, recipe: Recipe) -> None:
+    """What can be refused before any data is read: the model's kind, threads and loader
+    processes beyond the cores, an image size the network cannot take or this machine
+    cannot hold, a --out folder keyarch cannot write."""
+    from keyarch.analysis.inputs import check_input_size, check_threads
+    from keyarch.outputs import check_folder
+
+    if card.task != "image-classification":
+        raise BadInput(f"{card.name} is a {card.task} model, and keyarch train trains image "
+                       "models (keyarch list --task image-classification); the sequence models "
+                       "train in keyarch experiment lstm-vs-rnn")  # fmt: skip
+    if config.workers is not None and config.workers > usable_cores():
+        raise BadInput(f"--workers {config.workers}: more loader processes than the "
+                       f"{usable_cores()} cores this process may run on")  # fmt: skip
+    check_threads(config.threads, workers=config.workers or 0)
+    side = config.caption.image_size if config.task == "captioning" else config.image_size
+    if side is not None:
+        channels = 3 if config.task == "captioning" else card.input_size[0]
+        check_input_size(card.name, (channels, side, side), "--image-size", shown=str(side),
+                         batch=recipe.batch_size, training=True)  # fmt: skip
+    if os.environ.get("RANK", "0") == "0":  # the main process writes the run
+        check_folder(config.out, "--out")
 
 
 def _threads(config: TrainConfig, context: distributed.Context, workers: int) -> int:
@@ -478,11 +503,16 @@ def _train(config, card, dataset, recipe, context, started) -> dict[str, object]
             config.out, name, resume=config.resume, overwrite=config.overwrite
         )
     directory = Path(distributed.broadcast(str(directory), context))
+    fresh = not directory.exists()
     lock = runs.open_run(directory, overwrite=config.overwrite) if context.is_main else None
     try:
         return _train_in(
             config, card, dataset, recipe, context, started, data, directory, note, threads
         )
+    except BadInput:
+        if lock is not None and fresh:
+            runs.remove_if_empty(directory)  # a refused run leaves no folder behind
+        raise
     finally:
         if lock is not None:
             lock.release()

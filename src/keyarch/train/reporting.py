@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from keyarch.train.checkpoint import atomic_write
+from keyarch.outputs import atomic_write
 
 
 def write_csv(path: Path, history: list[dict[str, float]]) -> None:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -108,6 +109,14 @@ def choose(out: Path, name: str, *, resume: bool, overwrite: bool) -> tuple[Path
         f"{wanted} holds {state}, kept as it is; this run goes to {chosen} "
         "(--overwrite replaces, --resume continues)"
     )
+
+
+def remove_if_empty(directory: Path) -> None:
+    """Remove a run folder that holds nothing but its lock (a run refused as it began)."""
+    with contextlib.suppress(OSError):
+        if {p.name for p in directory.iterdir()} <= {LOCK}:
+            (directory / LOCK).unlink(missing_ok=True)
+            directory.rmdir()
 
 
 def open_run(path: Path, *, overwrite: bool) -> RunLock:

@@ -16,8 +16,9 @@ from keyarch.data.batch_augment import BatchAugment
 from keyarch.data.datasets import load_dataset
 from keyarch.data.transforms import eval_transform
 from keyarch.errors import BadInput
+from keyarch.outputs import atomic_write
 from keyarch.registry import create_model
-from keyarch.train.checkpoint import atomic_write, load_weights
+from keyarch.train.checkpoint import load_weights
 from keyarch.train.data import Transformed, subset_indices
 from keyarch.train.distributed import Context, epoch_batches
 from keyarch.train.tasks import ClassificationTask
@@ -170,6 +171,9 @@ def predict_files(trained: TrainedModel, paths: list[str], top_k: int):
     from keyarch.data.formats import decode_image
 
     meta, transform = trained.meta, trained.transform()
+    if top_k > meta["num_classes"]:
+        raise BadInput(f"--top-k {top_k}: {meta['model']} was trained on "
+                       f"{meta['num_classes']} classes")  # fmt: skip
     network = fuse(trained.model)
     for path in paths:
         image = decode_image(Path(path), "RGB")

@@ -1,0 +1,139 @@
+"""Whether a model can take an input size, and whether this machine can hold the work,
+decided before the work: a forward pass on the meta device (shapes only, nothing
+allocated), its activations summed, compared with the machine's memory.
+
+``check_input_size`` turns a size a network cannot take (wrong channels, too small for its
+pooling) into one line naming the flag, the size and the smallest side it takes; a batch
+whose activations would not fit in memory into one line with the figure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from keyarch.errors import BadInput
+
+
+def machine_memory() -> int:
+    """Bytes of memory on this machine (the cgroup's limit, when lower)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = open(limit).read().strip()  # noqa: SIM115 - one short read
+        except OSError:
+            continue
+        if text.isdigit():
+            total = min(total, int(text))
+    return total
+
+
+def activation_bytes(model: nn.Module, size: Sequence[int], batch: int = 1) -> int:
+    """Bytes of every leaf module's output for a batch of ``batch`` inputs of ``size``
+    (float32), from one forward pass on the meta device; raises what the model raises."""
+    total = 0
+
+    def count(module, inputs, output) -> None:
+        nonlocal total
+        for tensor in output if isinstance(output, (tuple, list)) else (output,):
+            if isinstance(tensor, torch.Tensor):
+                total += tensor.numel() * tensor.element_size()
+
+    meta = model if _on_meta(model) else None
+    if meta is None:
+        raise ValueError("activation_bytes needs a model on the meta device")
+    hooks = [m.register_forward_hook(count) for m in model.modules() if not list(m.children())]
+    try:
+        with torch.no_grad():
+            model.eval()(torch.empty(batch, *size, device="meta"))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return total
+
+
+def _on_meta(model: nn.Module) -> bool:
+    return all(p.is_meta for p in model.parameters())
+
+
+def _takes(model: nn.Module, size: Sequence[int]) -> str | None:
+    """None when the model takes ``size``, else the first line of its complaint."""
+    try:
+        with torch.no_grad():
+            model.eval()(torch.empty(1, *size, device="meta"))
+    except (RuntimeError, ValueError, IndexError, AssertionError, ZeroDivisionError) as error:
+        return (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+    return None
+
+
+def smallest_side(model: nn.Module, channels: int, largest: int) -> int | None:
+    """The smallest square side (at most ``largest``) the meta ``model`` takes, or None."""
+    if _takes(model, (channels, largest, largest)) is not None:
+        return None
+    low, high = 1, largest
+    while low < high:
+        middle = (low + high) // 2
+        if _takes(model, (channels, middle, middle)) is None:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def check_input_size(
+    name: str,
+    size: Sequence[int],
+    flag: str = "--input-size",
+    *,
+    batch: int = 1,
+    training: bool = False,
+    options: dict | None = None,
+    shown: str | None = None,
+) -> None:
+    """Refuse, in one line naming ``flag``, an input ``size`` (C, H, W) the model ``name``
+    (built with ``options``) cannot take, or a batch of ``batch`` whose activations (three
+    times that when ``training``: kept for the backward pass, and their gradients) would
+    not fit in this machine's memory. ``shown`` is how the flag's value is written."""
+    from keyarch.registry import create_model, model_card
+
+    card = model_card(name)
+    if card.task != "image-classification":
+        return
+    shown = shown or ",".join(map(str, size))
+    with torch.device("meta"):
+        model = create_model(card.name, **(options or {}))
+    complaint = _takes(model, size)
+    if complaint is not None:
+        channels = (options or {}).get("in_chans", card.input_size[0])
+        if size[0] != channels:
+            raise BadInput(f"{flag} {shown}: {card.name} takes {channels}-channel images, "
+                           f"not {size[0]} (its input is {_size(card.input_size)})")  # fmt: skip
+        side = smallest_side(model, channels, max(card.input_size[1:]))
+        smallest = f"; the smallest it takes is {side}x{side}" if side else ""
+        raise BadInput(f"{flag} {shown}: {card.name} cannot take a {_size(size)} input "
+                       f"({complaint}){smallest}")  # fmt: skip
+    need = activation_bytes(model, size, batch) * (3 if training else 1)
+    have = machine_memory()
+    if need > have:
+        raise BadInput(f"{flag} {shown}: a batch of {batch} at {_size(size)} needs about "
+                       f"{need / 2**30:,.0f} GiB of activations; this machine has "
+                       f"{have / 2**30:,.0f} GiB")  # fmt: skip
+
+
+def _size(size: Sequence[int]) -> str:
+    return "x".join(map(str, size))
+
+
+def check_threads(threads: int | None, flag: str = "--threads", *, workers: int = 0) -> None:
+    """Refuse more compute threads (plus ``workers`` loader processes) than this process's
+    cores: an oversubscribed machine measures and trains slower than it is."""
+    from keyarch.train.data import usable_cores
+
+    cores = usable_cores()
+    if threads is not None and threads + workers > cores:
+        extra = f" plus {workers} loader processes" if workers else ""
+        raise BadInput(f"{flag} {threads}{extra}: more than the {cores} cores this process may "
+                       f"run on; at most {max(1, cores - workers)}")  # fmt: skip
