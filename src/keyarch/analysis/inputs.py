@@ -92,11 +92,13 @@ def check_input_size(
     training: bool = False,
     options: dict | None = None,
     shown: str | None = None,
+    memory: bool = True,
 ) -> None:
     """Refuse, in one line naming ``flag``, an input ``size`` (C, H, W) the model ``name``
     (built with ``options``) cannot take, or a batch of ``batch`` whose activations (three
     times that when ``training``: kept for the backward pass, and their gradients) would
-    not fit in this machine's memory. ``shown`` is how the flag's value is written."""
+    not fit in this machine's memory (unless ``memory`` is False: the work allocates
+    nothing). ``shown`` is how the flag's value is written."""
     from keyarch.registry import create_model, model_card
 
     card = model_card(name)
@@ -115,6 +117,8 @@ def check_input_size(
         smallest = f"; the smallest it takes is {side}x{side}" if side else ""
         raise BadInput(f"{flag} {shown}: {card.name} cannot take a {_size(size)} input "
                        f"({complaint}){smallest}")  # fmt: skip
+    if not memory:
+        return
     need = activation_bytes(model, size, batch) * (3 if training else 1)
     have = machine_memory()
     if need > have:

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.input_size and args.input_size[0] != card.input_size[0]:
         options["in_chans"] = args.input_size[0]  # grey images for an RGB network, say
     if args.input_size:
-        check_input_size(card.name, args.input_size, options=options)
+        check_input_size(card.name, args.input_size, options=options, memory=False)
     with torch.device("meta"):  # shapes and counts only: nothing is allocated
         model = create_model(card.name, **options)
     diagram = architecture_diagram(model, args.input_size)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from keyarch.cli.common import choices_help, positive_int
+from keyarch.cli.common import add_overwrite, choices_help, positive_int
 from keyarch.data.catalog import DATASETS
 from keyarch.train.recipes import TTA_MODES
 
@@ -36,6 +36,7 @@ def add(commands) -> None:
         "weights; a taken name gets -2, -3 ...)",
     )
     parser.add_argument("--no-download", action="store_true")
+    add_overwrite(parser, "a taken --results file (default: write NAME-2.json beside it)")
     parser.set_defaults(run=run)
 
 
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit,
         download=not args.no_download,
     )
-    written = write_results(results, target)
+    written = write_results(results, target, overwrite=args.overwrite)
     shown = ", ".join(
         f"{'single crop' if mode == 'none' else mode} top-1 {r['top1']:.4f} top-5 {r['top5']:.4f}"
         for mode, r in results["results"].items()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from keyarch.cli.common import positive_int
+from keyarch.cli.common import add_overwrite, positive_int
 
 
 def add(commands) -> None:
@@ -31,6 +31,7 @@ def add(commands) -> None:
         "relu-vs-tanh and lstm-vs-rnn: the others are judged again by moving report.md, "
         "report.json and results.csv aside and rerunning the report's command)",
     )  # fmt: skip
+    add_overwrite(parser, "the report in --out (judged again from its finished runs)")
     parser.set_defaults(run=run)
 
 
@@ -54,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
 
     experiment_module(args.name)  # an unknown name first
     out = Path(args.out or f"experiments/{args.name}-{args.profile}")
-    if (out / "report.md").exists():
-        raise BadInput(f"--out {out} already holds a report; choose another --out (nothing is "
-                       "replaced)")  # fmt: skip
+    if (out / "report.md").exists() and not args.overwrite:
+        raise BadInput(f"--out {out} already holds a report; choose another --out, or "
+                       "--overwrite to judge it again from its finished runs")  # fmt: skip
     check_folder(out, "--out")
     if args.threads:
         import torch

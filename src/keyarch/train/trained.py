@@ -154,13 +154,14 @@ def evaluate_trained(
     }
 
 
-def write_results(results: dict[str, object], path: Path) -> Path:
-    """Write ``results`` as JSON at ``path``, or at ``path``-2, -3 ... when it is taken."""
+def write_results(results: dict[str, object], path: Path, overwrite: bool = False) -> Path:
+    """Write ``results`` as JSON at ``path``, or at ``path``-2, -3 ... when it is taken
+    (replaced with ``overwrite``)."""
     chosen, number = path, 2
-    while chosen.exists():
+    while chosen.exists() and not overwrite:
         chosen = path.with_name(f"{path.stem}-{number}{path.suffix}")
         number += 1
-    atomic_write(chosen, json.dumps(results, indent=2).encode())
+    atomic_write(chosen, json.dumps(results, indent=2).encode(), "--results")
     return chosen
 
 
