@@ -524,3 +524,23 @@ def test_weights_of_another_model_are_named(made, tmp_path, capsys):
 def test_help_points_only_to_commands_that_exist(capsys):
     code, out, _ = cli_status(capsys, ["list", "--pretrained"])
     assert code == 0 and "efficientnet_lite0" in out and "lenet5 " not in out
+
+
+def test_a_failed_replacement_puts_every_earlier_file_back(tmp_path, monkeypatch):
+    import keyarch.outputs as outputs
+
+    (tmp_path / "a.csv").write_text("earlier a")
+    (tmp_path / "report.md").write_text("earlier report")
+    real = outputs.os.replace
+
+    def fail_on_report(source, target):
+        if str(target).endswith("report.md") and not str(source).endswith(".earlier/report.md"):
+            raise OSError(28, "No space left on device")
+        return real(source, target)
+
+    monkeypatch.setattr(outputs.os, "replace", fail_on_report)
+    with pytest.raises(CannotWrite), staged_folder(tmp_path, overwrite=True) as scratch:
+        (scratch / "a.csv").write_text("new a")
+        (scratch / "report.md").write_text("new report")
+    assert (tmp_path / "a.csv").read_text() == "earlier a"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "report.md"]

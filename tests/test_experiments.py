@@ -69,6 +69,7 @@ def test_relu_vs_tanh_quick_profile_relu_reaches_the_bar_first(tmp_path):
     assert runs["relu"]["epochs_to_threshold"], runs  # 58 % reached within 6 epochs
     tanh = runs["tanh"]["epochs_to_threshold"] or 6.0
     assert runs["relu"]["epochs_to_threshold"] < tanh, runs
+    report.write(tmp_path)  # the figures appear with their report
     assert (tmp_path / "training_error.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -109,6 +110,7 @@ def test_depth_and_bypass_quick_profile(tmp_path):
     assert spread["resnet56"] < spread["plain56"] - 1
     # the degradation problem is not measured: nothing of the claim is resolved
     assert report.verdict == "inconclusive at this budget" and "the shortcuts keep" in report.reason
+    report.write(tmp_path)  # the figures appear with their report
     assert (tmp_path / "gradient_norms.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -141,6 +143,7 @@ def test_captioning_end_to_end_quick_profile(tmp_path):
     assert rows["two-phase"]["frozen_epochs"] == 1 and rows["frozen"]["frozen_epochs"] == 4
     assert report.verdict == "inconclusive at this budget"  # one seed resolves nothing
     assert "*reversed*" in report.result and "*blind*" in report.result
+    report.write(tmp_path)  # the figures appear with their report
     assert (tmp_path / "val_exact_match.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -176,6 +179,7 @@ def test_efficiency_frontier_quick_profile_more_operations_buy_accuracy(tmp_path
     assert report.verdict == "inconclusive at this budget"
     assert "operations buy accuracy" in report.reason
     assert "| `resnet18` | 69.8 |" in report.result  # the published side, from the cards
+    report.write(tmp_path)  # the figures appear with their report
     assert (tmp_path / "accuracy_vs_macs.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -202,20 +202,23 @@ def staged_folder(
     *,
     overwrite: bool = False,
     last: Iterable[str] = ("report.md",),
+    what: str | None = None,
 ) -> Iterator[Path]:
     """A scratch folder inside ``folder`` to write a set of files into; when the block ends
     normally every file moves into ``folder`` (subfolders kept), ``last`` ones last, and
     the scratch folder goes. When it raises, or a file would replace an earlier one without
     ``overwrite``, nothing moves and the scratch folder goes: the set is complete or absent.
+    ``what`` names the set in a failure's message (default: the flag and the folder).
     """
     folder = Path(folder)
+    what = what or _where(flag, folder)
     last = tuple(last)
     made = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
     try:
         folder.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=".partial-", dir=folder))
     except OSError as error:
-        raise CannotWrite(f"cannot write {_where(flag, folder)}: {_describe(error)}") from None
+        raise CannotWrite(f"cannot write {what}: {_describe(error)}") from None
     try:
         yield scratch
         files = sorted(p for p in scratch.rglob("*") if p.is_file())
@@ -226,23 +229,38 @@ def staged_folder(
             raise BadInput(f"{_where(flag, folder)} already holds {taken[0].relative_to(folder)}; "
                            "keyarch does not overwrite (choose another folder, or "
                            "--overwrite)")  # fmt: skip
-        moved: list[Path] = []
+        blocked = [t for t in taken if t.is_dir()]
+        if blocked:
+            raise CannotWrite(f"cannot write {what}: {blocked[0]} is a folder where a file "
+                              "goes; nothing was changed there")  # fmt: skip
+        earlier = scratch.with_name(scratch.name + ".earlier")  # the replaced files, kept
+        moved: list[tuple[Path, Path | None]] = []  # (target, where its earlier file went)
         try:
             for source, target in zip(files, targets, strict=True):
                 target.parent.mkdir(parents=True, exist_ok=True)
+                kept = None
+                if target.exists():
+                    kept = earlier / target.relative_to(folder)
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(target, kept)
+                moved.append((target, kept))
                 os.replace(source, target)
-                moved.append(target)
-        except BaseException:  # a set half moved is no set: take back what moved
-            for target in moved:
+        except BaseException:  # a set half moved is no set: put every earlier file back
+            for target, kept in reversed(moved):
                 with contextlib.suppress(OSError):
-                    target.unlink()
+                    if kept is not None:
+                        os.replace(kept, target)
+                    elif target.exists():
+                        target.unlink()
             raise
+        finally:
+            shutil.rmtree(earlier, ignore_errors=True)
         _sync_folder(folder)
     except OSError as error:
         if isinstance(error, CannotWrite):
             raise
-        raise CannotWrite(f"cannot write {_where(flag, folder)}: {_describe(error)}; nothing "
-                          "was left there") from None  # fmt: skip
+        raise CannotWrite(f"cannot write {what}: {_describe(error)}; nothing was left "
+                          "there") from None  # fmt: skip
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         for empty in made:

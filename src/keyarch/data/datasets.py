@@ -22,6 +22,7 @@ from safetensors.torch import load_file, save_file
 from keyarch.data import formats, sources
 from keyarch.data.catalog import DATASETS
 from keyarch.errors import BadInput, NotFound
+from keyarch.outputs import staged_file
 
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 FASHION_CLASSES = (
@@ -253,11 +254,12 @@ def folder_dataset(root: Path, split: str, title: str, *, max_cached_pixels: int
         images = _decode_all(paths)
         if images is None:  # small images of several sizes: read on demand like large ones
             return on_demand("sizes differ: read on demand")
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        scratch = cache.with_suffix(f".tmp{id(images)}")
-        save_file({"images": images.contiguous()}, str(scratch))
-        scratch.replace(cache)
-        note = f"decoded once and cached in {cache}"
+        try:  # a cache is a convenience: one that cannot be written is said, not fatal
+            with staged_file(cache) as scratch:
+                save_file({"images": images.contiguous()}, str(scratch))
+            note = f"decoded once and cached in {cache}"
+        except OSError as error:
+            note = f"decoded, not cached ({cache}: {error.strerror or error})"
     return ImageDataset(
         title,
         split,
