@@ -123,24 +123,74 @@ def invocation(words, flag, made, target: str) -> list[str]:
     table = {
         (("draw",), "-o"): ["draw", "lenet5", "-o", target + ".svg"],
         (("export",), "-o"): ["export", "lenet5", "-o", target + ".onnx", "--no-check"],
-        (("visualize",), "--out"): ["visualize", "lenet5_modern", "--image", image, "--out",
-                                    target],  # fmt: skip
+        (("visualize",), "--out"): [
+            "visualize",
+            "lenet5_modern",
+            "--image",
+            image,
+            "--out",
+            target,
+        ],  # fmt: skip
         (("caption", "eval"), "--out"): [*caption_eval, "--out", target + ".json"],
         (("caption", "eval"), "--grid"): [*caption_eval, "--grid", target + ".png"],
-        (("eval",), "--results"): ["eval", "--checkpoint", lenet, "--dataset", "mnist",
-                                   "--data-dir", str(_embedded_mnist()), "--limit", "32",
-                                   "--results", target + ".json"],  # fmt: skip
-        (("bench",), "--out"): ["bench", "lenet5", "--batch-sizes", "1", "--passes", "1",
-                                "--repeats", "1", "--min-time", "0.01", "--no-memory",
-                                "--no-train", "--threads", "1", "--out", target],  # fmt: skip
+        (("eval",), "--results"): [
+            "eval",
+            "--checkpoint",
+            lenet,
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            str(_embedded_mnist()),
+            "--limit",
+            "32",
+            "--results",
+            target + ".json",
+        ],  # fmt: skip
+        (("bench",), "--out"): [
+            "bench",
+            "lenet5",
+            "--batch-sizes",
+            "1",
+            "--passes",
+            "1",
+            "--repeats",
+            "1",
+            "--min-time",
+            "0.01",
+            "--no-memory",
+            "--no-train",
+            "--threads",
+            "1",
+            "--out",
+            target,
+        ],  # fmt: skip
         (("bench",), "--to"): ["bench", "--report", str(made["bench"]), "--to", target],
-        (("experiment",), "--out"): ["experiment", "lstm-vs-rnn", "--seeds", "1", "--out",
-                                     target],  # fmt: skip
+        (("experiment",), "--out"): [
+            "experiment",
+            "lstm-vs-rnn",
+            "--seeds",
+            "1",
+            "--out",
+            target,
+        ],  # fmt: skip
         (("train",), "--out"): train,
-        (("caption", "train"), "--out"): ["caption", "train", "--encoder", "resnet20",
-                                          "--image-size", "32", "--epochs", "1", "--train-limit",
-                                          "32", "--test-limit", "8", "--no-progress", "--out",
-                                          target],  # fmt: skip
+        (("caption", "train"), "--out"): [
+            "caption",
+            "train",
+            "--encoder",
+            "resnet20",
+            "--image-size",
+            "32",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "32",
+            "--test-limit",
+            "8",
+            "--no-progress",
+            "--out",
+            target,
+        ],  # fmt: skip
     }
     key = (tuple(words), flag)
     assert key in table, f"keyarch {' '.join(words)} {flag}: add its invocation to this test"
@@ -348,10 +398,23 @@ def test_a_photo_over_pils_warning_size_decodes_quietly(tmp_path):
 def reader_argv(words, made, image: str, tmp_path) -> list[str]:
     table = {
         ("predict",): ["predict", image, "--checkpoint", str(made["lenet"])],
-        ("caption", "predict"): ["caption", "predict", image, "--weights", str(made["caption"]),
-                                 "--beam-size", "1"],  # fmt: skip
-        ("visualize",): ["visualize", "lenet5_modern", "--image", image, "--out",
-                         str(tmp_path / "vis")],  # fmt: skip
+        ("caption", "predict"): [
+            "caption",
+            "predict",
+            image,
+            "--weights",
+            str(made["caption"]),
+            "--beam-size",
+            "1",
+        ],  # fmt: skip
+        ("visualize",): [
+            "visualize",
+            "lenet5_modern",
+            "--image",
+            image,
+            "--out",
+            str(tmp_path / "vis"),
+        ],  # fmt: skip
     }
     assert tuple(words) in table, f"keyarch {' '.join(words)}: add its invocation to this test"
     return table[tuple(words)]

@@ -100,7 +100,6 @@ def _write(report, folder) -> int:
     the verdict."""
     import sys
 
-
     path = report.write(folder)  # whole or not at all; a failure is one line
     print(f"{report.name}: {report.verdict}. {report.reason}")
     print(f"written: {path}", file=sys.stderr)

@@ -76,8 +76,9 @@ class Report:
         writer.writeheader()
         writer.writerows(self.rows)
         pending = folder / PENDING
-        with staged_folder(folder, overwrite=True, last=("report.md",),
-                           what=f"the report into {folder}") as scratch:
+        with staged_folder(
+            folder, overwrite=True, last=("report.md",), what=f"the report into {folder}"
+        ) as scratch:
             for name in self.figures:
                 if (pending / name).is_file():
                     shutil.copyfile(pending / name, scratch / name)
