@@ -8,6 +8,7 @@ PYTHON ?= python3
 # need the dev extra too (pytest, ruff, timm, onnx, onnxruntime, the captioning toolkits).
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e .
 	touch $@
 

@@ -358,7 +358,7 @@ def test_a_report_is_judged_again_from_its_rows(tmp_path, capsys):
     (folder / "results.csv").mkdir()
     code, _, err = cli_status(capsys, ["experiment", "relu-vs-tanh", "--rejudge", str(folder)])
     assert code == 2 and "cannot write the report into" in err and err.count("\n") == 1
-    assert not [p for p in folder.iterdir() if ".tmp" in p.name]  # nothing half-written
+    assert not [p for p in folder.iterdir() if ".partial" in p.name]  # nothing half-written
     (folder / "report.md").unlink()
     code, _, err = cli_status(capsys, ["experiment", "relu-vs-tanh", "--rejudge", str(folder)])
     assert code == 2 and "report.md is missing" in err

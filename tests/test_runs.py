@@ -97,7 +97,7 @@ def test_sigint_writes_a_checkpoint_and_prints_the_command_that_resumes(tmp_path
     assert command[0] == "keyarch" and command[-1] == "--resume"
     assert (tmp_path / "run" / "checkpoint.safetensors").is_file()
     assert not (tmp_path / "run" / "model.safetensors").exists()
-    assert not list((tmp_path / "run").glob(".*.tmp"))
+    assert not list((tmp_path / "run").glob(".*.partial*"))  # keyarch.outputs' scratch names
     resumed = subprocess.run(
         [sys.executable, "-m", "keyarch", *command[1:]], env=env, capture_output=True, text=True
     )
@@ -133,7 +133,7 @@ def test_a_failed_checkpoint_write_keeps_the_earlier_one_and_no_partial_file(
     saved = tmp_path / "run" / "checkpoint.safetensors"
     assert "No space left on device" in err
     assert f"the earlier checkpoint {saved} is intact and no partial file is left" in err
-    assert not [p for p in (tmp_path / "run").iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in (tmp_path / "run").iterdir() if ".partial" in p.name]
     monkeypatch.setattr(outputs.os, "write", real_write)
     weights, metadata = load_weights(saved)
     assert metadata["model"] == "lenet5_modern" and weights
@@ -160,7 +160,7 @@ def test_the_api_raises_checkpoint_not_written(tmp_path, monkeypatch):
     )
     with pytest.raises(CheckpointNotWritten, match="no earlier checkpoint exists"):
         train(config)
-    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+    assert not [p for p in tmp_path.rglob("*") if ".partial" in p.name]
 
 
 def test_summary_records_arguments_versions_device_threads_and_provenance(tmp_path, capsys):

@@ -19,6 +19,7 @@ Nothing here imports PyTorch.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -28,6 +29,10 @@ from pathlib import Path
 from keyarch.errors import BadInput
 
 MIN_FREE = 1 << 20  # a command starts only with at least 1 MiB free where it writes
+# what a write can meet: no space, no quota, no permission, a read-only disk, a folder in the
+# way; other errors a writer raises (a missing input, say) are its own, passed on as they are
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS,
+                 errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.EFBIG}  # fmt: skip
 
 
 class CannotWrite(BadInput, OSError):
@@ -184,7 +189,7 @@ def staged_file(path: str | Path, flag: str | None = None) -> Iterator[Path]:
     except OSError as error:
         with contextlib.suppress(OSError):
             os.unlink(scratch)
-        if isinstance(error, CannotWrite):
+        if isinstance(error, CannotWrite) or error.errno not in _WRITE_ERRORS:
             raise
         raise CannotWrite(f"cannot write {_where(flag, path)}: {_describe(error)}; nothing "
                           "was left there") from None  # fmt: skip
@@ -246,18 +251,24 @@ def staged_folder(
                 moved.append((target, kept))
                 os.replace(source, target)
         except BaseException:  # a set half moved is no set: put every earlier file back
+            lost = []
             for target, kept in reversed(moved):
-                with contextlib.suppress(OSError):
+                try:
                     if kept is not None:
                         os.replace(kept, target)
                     elif target.exists():
                         target.unlink()
-            raise
-        finally:
+                except OSError:
+                    lost.append(target)
+            if lost:  # never delete the only copy: say where the earlier files wait
+                raise CannotWrite(f"cannot write {what}, nor put back {len(lost)} earlier "
+                                  f"file(s): they are in {earlier}") from None  # fmt: skip
             shutil.rmtree(earlier, ignore_errors=True)
+            raise
+        shutil.rmtree(earlier, ignore_errors=True)
         _sync_folder(folder)
     except OSError as error:
-        if isinstance(error, CannotWrite):
+        if isinstance(error, CannotWrite) or error.errno not in _WRITE_ERRORS:
             raise
         raise CannotWrite(f"cannot write {what}: {_describe(error)}; nothing was left "
                           "there") from None  # fmt: skip

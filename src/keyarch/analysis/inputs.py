@@ -31,19 +31,24 @@ def machine_memory() -> int:
     return total
 
 
-def activation_bytes(model: nn.Module, size: Sequence[int], batch: int = 1) -> int:
-    """Bytes of every leaf module's output for a batch of ``batch`` inputs of ``size``
-    (float32), from one forward pass on the meta device; raises what the model raises."""
-    total = 0
+def activation_bytes(
+    model: nn.Module, size: Sequence[int], batch: int = 1, *, training: bool = False
+) -> int:
+    """Bytes of activations a batch of ``batch`` inputs of ``size`` (float32) needs, from
+    one forward pass on the meta device (raising what the model raises): for inference the
+    largest layer's input and output together (what is alive at the peak, about); for
+    training every layer's output, kept for the backward pass (an estimate from below:
+    gradients come on top, in-place layers share their input's memory)."""
+    outputs: list[int] = []
+    peak = 0
 
     def count(module, inputs, output) -> None:
-        nonlocal total
-        for tensor in output if isinstance(output, (tuple, list)) else (output,):
-            if isinstance(tensor, torch.Tensor):
-                total += tensor.numel() * tensor.element_size()
+        nonlocal peak
+        sizes = [t.numel() * t.element_size() for t in _tensors(output)]
+        outputs.append(sum(sizes))
+        peak = max(peak, sum(sizes) + sum(t.numel() * t.element_size() for t in _tensors(inputs)))
 
-    meta = model if _on_meta(model) else None
-    if meta is None:
+    if not _on_meta(model):
         raise ValueError("activation_bytes needs a model on the meta device")
     hooks = [m.register_forward_hook(count) for m in model.modules() if not list(m.children())]
     try:
@@ -52,7 +57,15 @@ def activation_bytes(model: nn.Module, size: Sequence[int], batch: int = 1) -> i
     finally:
         for hook in hooks:
             hook.remove()
-    return total
+    return sum(outputs) if training else peak
+
+
+def _tensors(value) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _tensors(v)]
+    return []
 
 
 def _on_meta(model: nn.Module) -> bool:
@@ -95,10 +108,10 @@ def check_input_size(
     memory: bool = True,
 ) -> None:
     """Refuse, in one line naming ``flag``, an input ``size`` (C, H, W) the model ``name``
-    (built with ``options``) cannot take, or a batch of ``batch`` whose activations (three
-    times that when ``training``: kept for the backward pass, and their gradients) would
-    not fit in this machine's memory (unless ``memory`` is False: the work allocates
-    nothing). ``shown`` is how the flag's value is written."""
+    (built with ``options``) cannot take, or a batch of ``batch`` whose activations
+    (``activation_bytes``, for ``training`` or inference) would not fit in this machine's
+    memory (unless ``memory`` is False: the work allocates nothing, or runs on a GPU).
+    ``shown`` is how the flag's value is written."""
     from keyarch.registry import create_model, model_card
 
     card = model_card(name)
@@ -113,13 +126,17 @@ def check_input_size(
         if size[0] != channels:
             raise BadInput(f"{flag} {shown}: {card.name} takes {channels}-channel images, "
                            f"not {size[0]} (its input is {_size(card.input_size)})")  # fmt: skip
-        side = smallest_side(model, channels, max(card.input_size[1:]))
-        smallest = f"; the smallest it takes is {side}x{side}" if side else ""
+        own = max(card.input_size[1:])
+        side = smallest_side(model, channels, own)
+        if side == own and _takes(model, (channels, own + 1, own + 1)) is not None:
+            smallest = f"; it takes only {own}x{own}"
+        else:
+            smallest = f"; the smallest it takes is {side}x{side}" if side else ""
         raise BadInput(f"{flag} {shown}: {card.name} cannot take a {_size(size)} input "
                        f"({complaint}){smallest}")  # fmt: skip
     if not memory:
         return
-    need = activation_bytes(model, size, batch) * (3 if training else 1)
+    need = activation_bytes(model, size, batch, training=training)
     have = machine_memory()
     if need > have:
         raise BadInput(f"{flag} {shown}: a batch of {batch} at {_size(size)} needs about "

@@ -199,14 +199,15 @@ def save_visualisations(
     out_dir: str | Path,
     *,
     layer: str | None = None,
-    top: int = 9,
+    top: int | None = None,
     overwrite: bool = False,
 ) -> list[Path]:
     """Write filters, strongest maps and their deconvnet projections as PNG; return the paths.
 
     ``image`` is one normalised (1, C, H, W) input; ``layer`` defaults to the last
-    convolution. The pictures appear in ``out_dir`` together once all are drawn (an
-    unknown ``layer`` is refused first); earlier ones are kept unless ``overwrite``.
+    convolution; ``top`` maps (default 9, or all of a layer with fewer). The pictures
+    appear in ``out_dir`` together once all are drawn (an unknown ``layer``, or pictures
+    already there without ``overwrite``, are refused first).
     """
     from keyarch.outputs import staged_folder
 
@@ -221,8 +222,13 @@ def save_visualisations(
                        f"{shown}")  # fmt: skip
     layer = layer or layers[-1]
     maps = dict(_leaf_layers(model))[layer].out_channels
-    if top > maps:
+    if top is None:
+        top = min(9, maps)
+    elif top > maps:
         raise BadInput(f"--top {top}: {layer} has {maps} feature maps; give at most {maps}")
+    from keyarch.outputs import check_folder
+
+    check_folder(out_dir, "--out", names=_names(layer), overwrite=overwrite)
     with staged_folder(out_dir, "--out", overwrite=overwrite, last=()) as scratch:
         _draw_all(model, image, scratch, layer, top)
     out = Path(out_dir)

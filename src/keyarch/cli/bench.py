@@ -183,11 +183,13 @@ def _check_sizes(args, names: list[str]) -> None:
             card.input_size  # fmt: skip
         flag = "--img-size" if args.img_size else "--batch-sizes"
         shown = str(args.img_size) if args.img_size else ",".join(map(str, args.batch_sizes))
-        check_input_size(name, size, flag, shown=shown, batch=max(args.batch_sizes))
+        on_cpu = args.device == "cpu"  # a GPU's memory is the GPU's: left to each cell
+        check_input_size(name, size, flag, shown=shown, batch=max(args.batch_sizes),
+                         memory=on_cpu)  # fmt: skip
         if not args.no_train:
             shown = ",".join(map(str, args.train_batch_sizes))
             check_input_size(name, size, "--train-batch-sizes", shown=shown, training=True,
-                             batch=max(args.train_batch_sizes))  # fmt: skip
+                             batch=max(args.train_batch_sizes), memory=on_cpu)  # fmt: skip
 
 
 def _names(args) -> list[str]:
@@ -297,17 +299,26 @@ def _publish(args) -> int:
             f"{path}: measured by an earlier keyarch (no timing passes recorded); measure "
             f"again into a new folder: keyarch bench --all --out NEW"
         )
-    BenchFolder(source).write_tables()
-    document = json.loads(path.read_text())  # as rebuilt from the model files
-    document["models"] = [m for m in document["models"] if m.get("rows")]
-    if not document["models"]:
-        raise BadInput(f"{path}: no model measured yet")
     to = Path(args.to or source)
-    names = (["report.md", "figures/*.png"] if args.report else ["figures/*.png"] if args.plot
-             else []) + (["models.md"] if args.table or args.report else [])  # fmt: skip
+    names = (
+        ["report.md", "figures/*.png", "figures/*.svg"]
+        if args.report
+        else ["figures/*.png", "figures/*.svg"]
+        if args.plot
+        else []
+    )
+    names += ["models.md"] if args.table or args.report else []  # fmt: skip
     given = "report" if args.report else "plot" if args.plot else "table"
     flag = "--to" if args.to else f"--{given}"
     check_folder(to, flag, names=names, overwrite=args.overwrite)
+    try:
+        BenchFolder(source).write_tables()  # the tables, rebuilt from the model files
+    except OSError:
+        pass  # a results folder one cannot write to: its tables are read as they are
+    document = json.loads(path.read_text())
+    document["models"] = [m for m in document["models"] if m.get("rows")]
+    if not document["models"]:
+        raise BadInput(f"{path}: no model measured yet")
     written = []
     with staged_folder(to, flag, overwrite=args.overwrite, last=("report.md",)) as scratch:
         if args.report:

@@ -158,9 +158,9 @@ def run_eval(args: argparse.Namespace) -> int:
     from keyarch.outputs import atomic_write, check_file
     from keyarch.train.captioning import evaluate_weights
 
-    for flag, path, suffix in (("--out", args.out, ".json"), ("--grid", args.grid, ".png")):
+    for flag, path in (("--out", args.out), ("--grid", args.grid)):
         if path is not None:
-            check_file(path, flag, suffixes=(suffix,), overwrite=args.overwrite)
+            check_file(path, flag, overwrite=args.overwrite)
     if args.threads:
         check_threads(args.threads)
         torch.set_num_threads(args.threads)

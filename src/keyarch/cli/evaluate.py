@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         else (Path(args.checkpoint).parent / f"eval-{args.dataset}.json")
     )
     # a taken name is not replaced: the results go to NAME-2.json (see --results)
-    check_file(target, "--results", suffixes=(".json",), overwrite=True)
+    check_file(target, "--results", overwrite=True)
     results = evaluate_trained(
         args.checkpoint,
         args.dataset,

@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     if args.pretrained:
         from keyarch.pretrained import available
 
-        names = [n for n in names if n in set(available())]
+        published = set(available())
+        names = [n for n in names if n in published]
     if not names:
         raise BadInput(f"no model matches {args.pattern!r}; try `keyarch list` for all")
     # input: C x H x W of an image, T x F (time steps x features) of a sequence

@@ -16,7 +16,8 @@ def add(commands) -> None:
     parser.add_argument("--image", required=True, help="an image file")
     parser.add_argument("--weights", help="a .safetensors file of the model's weights")
     parser.add_argument("--layer", help="a convolution, e.g. conv5 (default: the last)")
-    parser.add_argument("--top", type=positive_int, default=9, help="how many maps (default 9)")
+    parser.add_argument("--top", type=positive_int,
+                        help="how many maps (default 9, or all of a layer with fewer)")  # fmt: skip
     parser.add_argument("--input-size", type=input_size, help="C,H,W (default: the model's)")
     parser.add_argument("--out", default="visualisations", help="output folder")
     add_overwrite(parser, "pictures already in --out")

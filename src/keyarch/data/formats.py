@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from keyarch.errors import BadInput, NotFound
 
@@ -163,6 +163,9 @@ def open_image(path: str | Path, mode: str = "RGB") -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
+                width, height = image.size
+                if width * height > BOMB_PIXELS:  # whatever PIL's own limit is set to
+                    raise Image.DecompressionBombError(f"Image size ({width * height} pixels)")
                 image.load()
                 if image.mode in ("F", "I") or image.mode.startswith("I;16"):
                     image = _to_eight_bits(image, path)
@@ -173,10 +176,10 @@ def open_image(path: str | Path, mode: str = "RGB") -> Image.Image:
         raise BadInput(f"{path} declares {size} pixels, more than keyarch decodes "
                        f"({BOMB_PIXELS / 1e6:.0f} M pixels): a decompression bomb, or an "
                        "image to shrink first") from None  # fmt: skip
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        if isinstance(error, BadInput):
-            raise
-        raise BadInput(f"{path} is not a readable image: {error}") from None
+    except BadInput:
+        raise
+    except Exception as error:  # noqa: BLE001 - a damaged file can make PIL raise anything
+        raise BadInput(f"{path} is not a readable image: {error or type(error).__name__}") from None
 
 
 def decode_image(path: Path, mode: str = "RGB") -> torch.Tensor:

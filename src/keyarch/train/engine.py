@@ -452,8 +452,10 @@ def _check_before_work(config: TrainConfig, card, recipe: Recipe) -> None:
     side = config.caption.image_size if config.task == "captioning" else config.image_size
     if side is not None:
         channels = 3 if config.task == "captioning" else card.input_size[0]
+        on_cpu = config.device == "cpu" or (config.device == "auto"
+                                            and not torch.cuda.is_available())  # fmt: skip
         check_input_size(card.name, (channels, side, side), "--image-size", shown=str(side),
-                         batch=recipe.batch_size, training=True)  # fmt: skip
+                         batch=recipe.batch_size, training=True, memory=on_cpu)  # fmt: skip
     if os.environ.get("RANK", "0") == "0":  # the main process writes the run
         check_folder(config.out, "--out")
 
