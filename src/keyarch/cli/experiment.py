@@ -28,8 +28,8 @@ def add(commands) -> None:
         "--rejudge", metavar="DIR",
         help="judge the report in DIR again from its rows with this version's verdict rule "
         "and rewrite it (nothing is trained; for experiments that keep no runs to read back, "
-        "relu-vs-tanh and lstm-vs-rnn: the others are judged again by moving report.md, "
-        "report.json and results.csv aside and rerunning the report's command)",
+        "relu-vs-tanh and lstm-vs-rnn: the others are judged again by rerunning the "
+        "report's command with --overwrite)",
     )  # fmt: skip
     add_overwrite(parser, "the report in --out (judged again from its finished runs)")
     parser.set_defaults(run=run)
@@ -88,9 +88,9 @@ def _rejudge(args) -> int:
                        f"{', '.join(given)}")  # fmt: skip
     module = experiment_module(args.name)
     if not hasattr(module, "rejudge"):
-        raise BadInput(f"{args.name} reads its runs back: to judge it again, move its "
-                       "report.md, report.json and results.csv out of the folder and rerun "
-                       "the report's command (it trains nothing that finished)")  # fmt: skip
+        raise BadInput(f"{args.name} reads its runs back: to judge it again, rerun the "
+                       "report's command with --overwrite (it trains nothing that "
+                       "finished)")  # fmt: skip
     folder = Path(args.rejudge)
     return _write(module.rejudge(folder), folder)  # BadInput for a folder without a report
 
