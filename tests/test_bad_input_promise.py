@@ -608,3 +608,21 @@ def test_a_failed_replacement_puts_every_earlier_file_back(tmp_path, monkeypatch
         (scratch / "report.md").write_text("new report")
     assert (tmp_path / "a.csv").read_text() == "earlier a"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "report.md"]
+
+
+def test_a_missing_extra_is_named_in_one_line(monkeypatch, tmp_path, capsys):
+    import keyarch.extras as extras
+
+    real = extras.importlib.util.find_spec
+    missing = {"onnxscript", "timm"}
+
+    def find_spec(name, *rest):
+        return None if name in missing else real(name, *rest)
+
+    monkeypatch.setattr(extras.importlib.util, "find_spec", find_spec)
+    for argv, extra in ((["export", "lenet5", "-o", str(tmp_path / "m.onnx")], "onnx"),
+                        (["bench", "resnet18", "--against", "timm"], "timm")):  # fmt: skip
+        code, _, err = cli_status(capsys, argv)
+        assert code == 2 and f"pip install 'keyarch[{extra}]'" in err, err
+        assert len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
