@@ -260,9 +260,9 @@ def test_a_full_disk_is_refused_before_the_work(tmp_path, monkeypatch):
 
     real = shutil.disk_usage
     monkeypatch.setattr(shutil, "disk_usage", lambda p: real(p)._replace(free=4096))
-    with pytest.raises(BadInput, match="only 4 KiB free"):
+    with pytest.raises(BadInput, match="only 4 KiB of space left"):
         check_file(tmp_path / "x.json", "--out")
-    with pytest.raises(BadInput, match="only 4 KiB free"):
+    with pytest.raises(BadInput, match="only 4 KiB of space left"):
         check_folder(tmp_path / "new", "--out")
 
 

@@ -91,9 +91,11 @@ def test_without_a_manifest_the_official_checksums_apply(mnist_fixture):
 def test_missing_dataset_says_where_it_looked(tmp_path, monkeypatch):
     monkeypatch.setenv("KEYARCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("KEYARCH_DATA", raising=False)
-    with pytest.raises(
-        FileNotFoundError, match=r"Fashion-MNIST not found in .*nowhere.*--data-dir"
-    ):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"Fashion-MNIST not found in .*empty.*--data-dir"):
+        load_dataset("fashion-mnist", "train", tmp_path / "empty", download=False)
+    # a --data-dir that is not there is a typo: refused, not searched past
+    with pytest.raises(FileNotFoundError, match=r"--data-dir .*nowhere: no such folder"):
         load_dataset("fashion-mnist", "train", tmp_path / "nowhere", download=False)
 
 

@@ -314,8 +314,9 @@ def output_cases() -> list[Case]:
     cases = []
     for name, (argv, flag, kind, suffix) in writers.items():
         words = (flag,)
+        made = has_file(f"no/such/x{suffix}") if kind == "folder" else None  # mkdir -p
         cases.append(Case(f"{name}-missing-folder", 1, [*argv, f"{{D}}/no/such/x{suffix}"],
-                          words + ("no",)))  # fmt: skip
+                          words + ("no",), ok=made))  # fmt: skip
         cases.append(Case(f"{name}-under-a-file", 1, [*argv, f"{{D}}/file/x{suffix}"],
                           words + ("file",), setup=touch("file")))  # fmt: skip
         cases.append(Case(f"{name}-read-only", 1, [*argv, f"{{D}}/ro/x{suffix}"], words,
@@ -329,7 +330,8 @@ def output_cases() -> list[Case]:
                               ("space",), full_disk=True))  # fmt: skip
     cases.append(Case("home-read-only-cache", 1, ["train", "resnet20", "--dataset",
                       "cifar10-jpeg", "--train-limit", "64", "--test-limit", "32", "--epochs",
-                      "1", "--no-progress", "--threads", "1", "--out", "{D}/home/runs"],
+                      "1", "--batch-size", "32", "--no-progress", "--threads", "1", "--out",
+                      "{D}/home/runs"],
                       ("cache",), nobody=True,
                       setup=mkdirs("home/.cache", mode=0o555)))  # fmt: skip
     return cases
@@ -357,11 +359,11 @@ def overwrite_cases() -> list[Case]:
              "--no-train", "--threads", "1", "--out", "{D}/bench"], ("batch",),
              setup=copy_bench),  # fmt: skip
         Case("bench-report-to-existing", 2, ["bench", "--report", "{F}/bench", "--to",
-             "{D}/rep"], ("exists",), setup=touch("rep/report.md", "rep/models.md")),  # fmt: skip
+             "{D}/rep"], ("already holds",), setup=touch("rep/report.md", "rep/models.md")),  # fmt: skip
         Case("bench-table-to-existing", 2, ["bench", "--table", "{F}/bench", "--to",
-             "{D}/rep"], ("exists",), setup=touch("rep/models.md")),  # fmt: skip
+             "{D}/rep"], ("already holds",), setup=touch("rep/models.md")),  # fmt: skip
         Case("bench-plot-to-existing", 2, ["bench", "--plot", "{F}/bench", "--to",
-             "{D}/rep"], ("exists",), setup=touch("rep/figures/latency.png")),  # fmt: skip
+             "{D}/rep"], ("already holds",), setup=touch("rep/figures/latency.png")),  # fmt: skip
         Case("eval-results-exists-gets-new-name", 2, [*EVAL_LENET, "--results",
              "{D}/r.json"], ("exists",), setup=touch("r.json"),
              ok=has_file("r-2.json")),  # documented: a taken name gets -2; fmt: skip
@@ -424,7 +426,7 @@ def image_cases() -> list[Case]:
                 os.mkfifo(target)
 
         ok = (lambda folder, out, err: True) if kind == "grey16" else None
-        cases.append(Case(f"train-folder-{kind}", 3, [*TRAIN[:2], "--dataset", "folder",
+        cases.append(Case(f"train-folder-{kind}", 3, ["train", "lenet5_modern", "--dataset", "folder",
                           "--data-dir", "{D}/data", "--epochs", "1", "--no-progress",
                           "--threads", "1", "--out", "{D}/runs", "--image-size", "32"],
                           ("bad.png",), setup=setup, ok=ok, timeout=60))  # fmt: skip
@@ -448,16 +450,16 @@ def argument_cases() -> list[Case]:
              *CAPTION_TRAIN[6:], "--out", "{D}/runs"], ("--image-size",)),  # fmt: skip
         Case("export-input-wrong-channels", 4, ["export", "resnet18", "-o", "{D}/m.onnx",
              "--input-size", "1,224,224"], ("--input-size",)),  # fmt: skip
-        Case("export-input-too-small", 4, ["export", "resnet18", "-o", "{D}/m.onnx",
+        Case("export-input-too-small", 4, ["export", "alexnet", "-o", "{D}/m.onnx",
              "--input-size", "3,8,8"], ("--input-size",)),  # fmt: skip
         Case("export-input-huge", 4, ["export", "lenet5", "-o", "{D}/m.onnx", "--input-size",
              "1,100000,100000"], ("--input-size",)),  # fmt: skip
-        Case("draw-input-too-small", 4, ["draw", "resnet18", "-o", "{D}/d.svg",
+        Case("draw-input-too-small", 4, ["draw", "alexnet", "-o", "{D}/d.svg",
              "--input-size", "3,8,8"], ("--input-size",)),  # fmt: skip
         Case("draw-input-channels", 4, ["draw", "lenet5", "-o", "{D}/d.svg",
              "--input-size", "7,32,32"], ("--input-size",),
              ok=has_file("d.svg")),  # a 7-channel LeNet draws; fmt: skip
-        Case("visualize-input-too-small", 4, ["visualize", "resnet18", "--image",
+        Case("visualize-input-too-small", 4, ["visualize", "alexnet", "--image",
              f"{IMG}/ok.png", "--out", "{D}/vis", "--input-size", "3,8,8"],
              ("--input-size",)),  # fmt: skip
         Case("visualize-input-channels", 4, ["visualize", "resnet18", "--image",
@@ -470,7 +472,7 @@ def argument_cases() -> list[Case]:
              "--out", "{D}/b", "--threads", "1"], ("--batch-sizes",)),  # fmt: skip
         Case("bench-threads-oversubscribed", 4, ["bench", "lenet5", "--threads", "1000",
              "--batch-sizes", "1", "--no-train", "--out", "{D}/b"], ("--threads",)),  # fmt: skip
-        Case("bench-img-size-too-small", 4, ["bench", "resnet18", "--img-size", "8",
+        Case("bench-img-size-too-small", 4, ["bench", "alexnet", "--img-size", "8",
              "--batch-sizes", "1", "--no-train", "--out", "{D}/b", "--threads", "1"], ("--img-size",)),  # fmt: skip
         Case("bench-img-size-huge", 4, ["bench", "resnet18", "--img-size", "100000",
              "--batch-sizes", "1", "--no-train", "--out", "{D}/b", "--threads", "1"], ("--img-size",)),  # fmt: skip

@@ -60,8 +60,8 @@ def _writable_folder(folder: Path, flag: str | None, path: Path, need: int) -> N
     os.unlink(probe)
     free = shutil.disk_usage(folder).free
     if free < need:
-        raise BadInput(f"{_where(flag, path)}: only {free // 1024} KiB free on the disk of "
-                       f"{folder}; keyarch needs at least {need // 1024} KiB there")  # fmt: skip
+        raise BadInput(f"{_where(flag, path)}: only {free // 1024} KiB of space left on the "
+                       f"disk of {folder}; keyarch needs at least {need // 1024} KiB")  # fmt: skip
 
 
 def _nearest_existing(path: Path, flag: str | None, target: Path) -> Path:

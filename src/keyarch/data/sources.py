@@ -52,7 +52,7 @@ def check_data_dir(data_dir: str | Path | None, flag: str = "--data-dir", *,
 def search_roots(data_dir: str | Path | None) -> list[Path]:
     """The folders searched for datasets, in order; one that was named but is not a folder
     is refused (``check_data_dir``)."""
-    check_data_dir(data_dir)
+    check_data_dir(data_dir, must_exist=True)
     roots = [Path(data_dir)] if data_dir else []
     if os.environ.get("KEYARCH_DATA"):
         roots.append(Path(os.environ["KEYARCH_DATA"]))

@@ -197,7 +197,8 @@ class SyntheticCaptions(torch.utils.data.Dataset):
                 f"synthetic captions: unknown split {split!r}; expected {', '.join(SPLITS)}"
             )
         if size < 32:
-            raise BadInput(f"synthetic captions: size must be at least 32 pixels, got {size}")
+            raise BadInput(f"--image-size {size}: the synthetic captions' size must be at "
+                           "least 32 pixels")  # fmt: skip
         default = {"train": 8000, "val": 500, "test": 1000, "novel": 1000}
         self.split, self.size = split, size
         count = default[split] if count is None else count

@@ -506,6 +506,7 @@ def _train(config, card, dataset, recipe, context, started) -> dict[str, object]
         )
     directory = Path(distributed.broadcast(str(directory), context))
     fresh = not directory.exists()
+    made = [p for p in directory.parents if not p.exists()]  # --out's folders this run makes
     lock = runs.open_run(directory, overwrite=config.overwrite) if context.is_main else None
     try:
         return _train_in(
@@ -513,7 +514,7 @@ def _train(config, card, dataset, recipe, context, started) -> dict[str, object]
         )
     except BadInput:
         if lock is not None and fresh:
-            runs.remove_if_empty(directory)  # a refused run leaves no folder behind
+            runs.remove_if_empty(directory, made)  # a refused run leaves no folder behind
         raise
     finally:
         if lock is not None:

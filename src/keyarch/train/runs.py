@@ -111,12 +111,15 @@ def choose(out: Path, name: str, *, resume: bool, overwrite: bool) -> tuple[Path
     )
 
 
-def remove_if_empty(directory: Path) -> None:
-    """Remove a run folder that holds nothing but its lock (a run refused as it began)."""
+def remove_if_empty(directory: Path, made: list[Path] = ()) -> None:
+    """Remove a run folder that holds nothing but its lock (a run refused as it began), and
+    the folders above it in ``made`` (those the run created) that are left empty."""
     with contextlib.suppress(OSError):
         if {p.name for p in directory.iterdir()} <= {LOCK}:
             (directory / LOCK).unlink(missing_ok=True)
             directory.rmdir()
+            for folder in made:  # deepest first
+                folder.rmdir()
 
 
 def open_run(path: Path, *, overwrite: bool) -> RunLock:
