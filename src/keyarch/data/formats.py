@@ -118,13 +118,17 @@ def check_regular_file(path: str | Path, what: str = "file") -> Path:
     except OSError as error:
         raise BadInput(f"cannot read {path}: {error.strerror or error}") from None
     if stat.S_ISDIR(info.st_mode):
-        raise BadInput(f"{path} is a folder, not a {what}")
+        raise BadInput(f"{path} is a folder, not {'an' if what[0] in 'aeiou' else 'a'} {what}")
     if not stat.S_ISREG(info.st_mode):
-        raise BadInput(f"{path} is not a regular file (a pipe, socket or device); give a {what}")
+        article = "an" if what[0] in "aeiou" else "a"
+        raise BadInput(f"{path} is not a regular file (a pipe, socket or device); give "
+                       f"{article} {what}")  # fmt: skip
     if not os.access(path, os.R_OK):
         raise BadInput(f"cannot read {path}: permission denied")
     if info.st_size == 0:
-        raise BadInput(f"{path} is empty (0 bytes), not a {what}")
+        raise BadInput(
+            f"{path} is empty (0 bytes), not {'an' if what[0] in 'aeiou' else 'a'} {what}"
+        )
     return path
 
 
