@@ -8,7 +8,9 @@ PYTHON ?= python3
 # need the dev extra too (pytest, ruff, timm, onnx, onnxruntime, the captioning toolkits).
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
+	@# an editable install from pyproject.toml alone needs pip 21.3 or newer
+	$(VENV)/bin/python -c "import pip, sys; sys.exit(tuple(map(int, pip.__version__.split('.')[:2])) < (21, 3))" \
+		|| $(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e .
 	touch $@
 

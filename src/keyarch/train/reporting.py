@@ -20,7 +20,8 @@ def write_csv(path: Path, history: list[dict[str, float]]) -> None:
 
 
 class TensorBoard:
-    """Scalars per epoch under ``run_dir/tensorboard``; silent if tensorboard is missing."""
+    """Scalars per epoch under ``run_dir/tensorboard``; ``writer`` is None when tensorboard
+    (the ``tensorboard`` extra) is not installed, which the run says."""
 
     def __init__(self, run_dir: Path) -> None:
         try:
