@@ -132,10 +132,6 @@ def check_regular_file(path: str | Path, what: str = "file") -> Path:
     return path
 
 
-def _check_image_file(path: Path) -> None:
-    check_regular_file(path, "image file")
-
-
 def _to_eight_bits(image: Image.Image, path: Path) -> Image.Image:
     """A 16-bit or 32-bit grey image as 8-bit grey, by its format's real range: 16-bit
     integers over 0-65535, floats over 0-1. Values outside the range are refused, not
@@ -162,7 +158,7 @@ def open_image(path: str | Path, mode: str = "RGB") -> Image.Image:
     before it is opened (a FIFO would hang the read); a decompression bomb is refused by its
     declared size; 16-bit and float images are converted by their real range."""
     path = Path(path)
-    _check_image_file(path)
+    check_regular_file(path, "image file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
