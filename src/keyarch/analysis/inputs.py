@@ -39,6 +39,13 @@ def activation_bytes(
     largest layer's input and output together (what is alive at the peak, about); for
     training every layer's output, kept for the backward pass (an estimate from below:
     gradients come on top, in-place layers share their input's memory)."""
+    peak, kept = _activations(model, size)
+    return batch * (kept if training else peak)
+
+
+def _activations(model: nn.Module, size: Sequence[int]) -> tuple[int, int]:
+    """(peak, kept) bytes for one input, from one meta forward pass (see activation_bytes);
+    activations grow with the batch, so a batch of N needs N times these."""
     outputs: list[int] = []
     peak = 0
 
@@ -53,11 +60,11 @@ def activation_bytes(
     hooks = [m.register_forward_hook(count) for m in model.modules() if not list(m.children())]
     try:
         with torch.no_grad():
-            model.eval()(torch.empty(batch, *size, device="meta"))
+            model.eval()(torch.empty(1, *size, device="meta"))
     finally:
         for hook in hooks:
             hook.remove()
-    return sum(outputs) if training else peak
+    return peak, sum(outputs)
 
 
 def _tensors(value) -> list[torch.Tensor]:
@@ -96,6 +103,55 @@ def smallest_side(model: nn.Module, channels: int, largest: int) -> int | None:
     return low
 
 
+class InputNeeds:
+    """What one input of a size costs a model (``needs``), checked against this machine."""
+
+    def __init__(self, name: str, size: Sequence[int], peak: int, kept: int) -> None:
+        self.name, self.size, self.peak, self.kept = name, tuple(size), peak, kept
+
+    def check_memory(self, batch: int, flag: str, shown: str, *, training: bool = False):
+        """Refuse, naming ``flag``, a batch whose activations would not fit in memory."""
+        need = batch * (self.kept if training else self.peak)
+        have = machine_memory()
+        if need > have:
+            raise BadInput(f"{flag} {shown}: a batch of {batch} at {_size(self.size)} needs "
+                           f"about {need / 2**30:,.0f} GiB of activations; this machine has "
+                           f"{have / 2**30:,.0f} GiB")  # fmt: skip
+
+
+def needs(
+    name: str, size: Sequence[int], flag: str, *, options: dict | None = None,
+    shown: str | None = None,
+) -> InputNeeds:  # fmt: skip
+    """The model ``name`` (built with ``options``) on an input ``size`` (C, H, W), from one
+    meta forward pass; a size it cannot take is refused in one line naming ``flag``: wrong
+    channels, or too small (with the smallest side it takes, or the only one)."""
+    from keyarch.registry import create_model, model_card
+
+    card = model_card(name)
+    shown = shown or ",".join(map(str, size))
+    with torch.device("meta"):
+        model = create_model(card.name, **(options or {}))
+    try:
+        peak, kept = _activations(model, size)
+    except (RuntimeError, ValueError, IndexError, AssertionError, ZeroDivisionError) as error:
+        complaint = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        channels = (options or {}).get("in_chans", card.input_size[0])
+        if size[0] != channels:
+            own_size = _size(card.input_size)
+            raise BadInput(f"{flag} {shown}: {card.name} takes {channels}-channel images, "
+                           f"not {size[0]} (its input is {own_size})") from None  # fmt: skip
+        own = max(card.input_size[1:])
+        side = smallest_side(model, channels, own)
+        if side == own and _takes(model, (channels, own + 1, own + 1)) is not None:
+            smallest = f"; it takes only {own}x{own}"
+        else:
+            smallest = f"; the smallest it takes is {side}x{side}" if side else ""
+        raise BadInput(f"{flag} {shown}: {card.name} cannot take a {_size(size)} input "
+                       f"({complaint}){smallest}") from None  # fmt: skip
+    return InputNeeds(card.name, size, peak, kept)
+
+
 def check_input_size(
     name: str,
     size: Sequence[int],
@@ -108,40 +164,18 @@ def check_input_size(
     memory: bool = True,
 ) -> None:
     """Refuse, in one line naming ``flag``, an input ``size`` (C, H, W) the model ``name``
-    (built with ``options``) cannot take, or a batch of ``batch`` whose activations
-    (``activation_bytes``, for ``training`` or inference) would not fit in this machine's
-    memory (unless ``memory`` is False: the work allocates nothing, or runs on a GPU).
-    ``shown`` is how the flag's value is written."""
-    from keyarch.registry import create_model, model_card
+    (built with ``options``) cannot take (``needs``), or a batch of ``batch`` whose
+    activations (``activation_bytes``, for ``training`` or inference) would not fit in this
+    machine's memory (unless ``memory`` is False: the work allocates nothing, or runs on a
+    GPU). ``shown`` is how the flag's value is written."""
+    from keyarch.registry import model_card
 
-    card = model_card(name)
-    if card.task != "image-classification":
+    if model_card(name).task != "image-classification":
         return
     shown = shown or ",".join(map(str, size))
-    with torch.device("meta"):
-        model = create_model(card.name, **(options or {}))
-    complaint = _takes(model, size)
-    if complaint is not None:
-        channels = (options or {}).get("in_chans", card.input_size[0])
-        if size[0] != channels:
-            raise BadInput(f"{flag} {shown}: {card.name} takes {channels}-channel images, "
-                           f"not {size[0]} (its input is {_size(card.input_size)})")  # fmt: skip
-        own = max(card.input_size[1:])
-        side = smallest_side(model, channels, own)
-        if side == own and _takes(model, (channels, own + 1, own + 1)) is not None:
-            smallest = f"; it takes only {own}x{own}"
-        else:
-            smallest = f"; the smallest it takes is {side}x{side}" if side else ""
-        raise BadInput(f"{flag} {shown}: {card.name} cannot take a {_size(size)} input "
-                       f"({complaint}){smallest}")  # fmt: skip
-    if not memory:
-        return
-    need = activation_bytes(model, size, batch, training=training)
-    have = machine_memory()
-    if need > have:
-        raise BadInput(f"{flag} {shown}: a batch of {batch} at {_size(size)} needs about "
-                       f"{need / 2**30:,.0f} GiB of activations; this machine has "
-                       f"{have / 2**30:,.0f} GiB")  # fmt: skip
+    found = needs(name, size, flag, options=options, shown=shown)
+    if memory:
+        found.check_memory(batch, flag, shown, training=training)
 
 
 def _size(size: Sequence[int]) -> str:

@@ -173,23 +173,24 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_sizes(args, names: list[str]) -> None:
     """Every model takes --img-size, and its largest batch fits in memory (training: the
-    largest --train-batch-sizes), before anything is timed."""
-    from keyarch.analysis.inputs import check_input_size
+    largest --train-batch-sizes), before anything is timed: one meta pass per model."""
+    from keyarch.analysis.inputs import needs
     from keyarch.registry import model_card
 
+    on_cpu = args.device == "cpu"  # a GPU's memory is the GPU's: left to each cell
     for name in names:
         card = model_card(name)
         size = (card.input_size[0], args.img_size, args.img_size) if args.img_size else \
             card.input_size  # fmt: skip
         flag = "--img-size" if args.img_size else "--batch-sizes"
         shown = str(args.img_size) if args.img_size else ",".join(map(str, args.batch_sizes))
-        on_cpu = args.device == "cpu"  # a GPU's memory is the GPU's: left to each cell
-        check_input_size(name, size, flag, shown=shown, batch=max(args.batch_sizes),
-                         memory=on_cpu)  # fmt: skip
-        if not args.no_train:
-            shown = ",".join(map(str, args.train_batch_sizes))
-            check_input_size(name, size, "--train-batch-sizes", shown=shown, training=True,
-                             batch=max(args.train_batch_sizes), memory=on_cpu)  # fmt: skip
+        found = needs(name, size, flag, shown=shown)
+        if on_cpu:
+            found.check_memory(max(args.batch_sizes), flag, shown)
+        if on_cpu and not args.no_train:
+            sizes = ",".join(map(str, args.train_batch_sizes))
+            found.check_memory(max(args.train_batch_sizes), "--train-batch-sizes", sizes,
+                               training=True)  # fmt: skip
 
 
 def _names(args) -> list[str]:
