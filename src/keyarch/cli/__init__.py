@@ -20,6 +20,7 @@ from keyarch.cli import (
     evaluate,
     experiment,
     export,
+    guide,
     info,
     listing,
     predict,
@@ -40,6 +41,7 @@ COMMANDS = (
     draw,
     caption,
     experiment,
+    guide,
 )
 
 

@@ -1,0 +1,247 @@
+"""``keyarch guide``: the seed guide, finished, generated from the library and its
+committed results so that it cannot drift from the code.
+
+Every number on a page comes from a card, a count computed here, or a committed results
+file (``docs/experiments/*/report.json``, ``docs/bench/``), and the page links to it; a
+result that has not been run says "not measured".
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from keyarch.guide.outline import EXPERIMENTS, PRIMITIVE_FAMILIES, SECTIONS, Section
+from keyarch.guide.render import STYLE, Page, to_html, to_markdown
+
+FORMATS = ("html", "markdown")
+NOT_MEASURED = "not measured"
+
+
+def default_results() -> Path | None:
+    """The checkout's ``docs`` folder (committed results), when keyarch runs from one."""
+    docs = Path(__file__).resolve().parents[3] / "docs"
+    return docs if (docs / "experiments").is_dir() else None
+
+
+def _families() -> dict[str, list[str]]:
+    from keyarch.registry import list_models, model_card
+
+    found: dict[str, list[str]] = {}
+    for name in list_models():
+        found.setdefault(model_card(name).family, []).append(name)
+    return found
+
+
+def _millions(value: int) -> str:
+    return f"{value / 1e6:,.2f} M"
+
+
+def _experiments(results: Path | None) -> dict[str, dict]:
+    """The committed report of each experiment (the full profile's), by name."""
+    found = {}
+    if results is None:
+        return found
+    for name in EXPERIMENTS:
+        path = results / "experiments" / f"{name}-full" / "report.json"
+        if path.is_file():
+            found[name] = {**json.loads(path.read_text()), "folder": path.parent}
+    return found
+
+
+class Guide:
+    def __init__(self, out: Path, fmt: str, results: Path | None) -> None:
+        from keyarch.analysis.counts import model_counts
+        from keyarch.errors import BadInput
+        from keyarch.registry import list_models
+
+        if fmt not in FORMATS:
+            raise BadInput(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
+        self.out, self.fmt, self.results = out, fmt, results
+        self.families = _families()
+        self.counts = model_counts(list_models())
+        self.experiments = _experiments(results)
+        self.pages: list[Page] = []
+        self.assets: dict[str, Path] = {}  # site path -> source file copied there
+
+    def asset(self, page: Page, source: Path, target: str) -> str:
+        """Copy ``source`` to the site at ``target``; its address as seen from ``page``."""
+        self.assets[target] = source
+        return page.relative(target)
+
+    def family_table(self, page: Page, names: list[str]) -> None:
+        from keyarch.registry import model_card
+
+        rows = []
+        for name in names:
+            card = model_card(name)
+            parameters, macs = self.counts[name]
+            top1 = f"{card.imagenet_top1:.1f}" if card.imagenet_top1 is not None else "-"
+            rows.append([name, str(card.year), f"{parameters:,}", _millions(macs),
+                         "x".join(map(str, card.input_size)), top1])  # fmt: skip
+        page.table(["model", "year", "parameters", "MACs", "input", "ImageNet top-1 (card)"],
+                   rows)  # fmt: skip
+
+    def experiment_rows(self, page: Page, section: str | None) -> list[list]:
+        """A row per experiment testing ``section``'s claims (None: every experiment),
+        linking to its page."""
+        rows = []
+        for name, where in EXPERIMENTS.items():
+            if section is not None and where != section:
+                continue
+            report = self.experiments.get(name)
+            if report is None:
+                rows.append([name, "-", NOT_MEASURED])
+            else:
+                rows.append([(name, page.relative(f"experiments/{name}")), report["claim"],
+                             report["verdict"]])  # fmt: skip
+        return rows
+
+    def experiment_page(self, name: str, report: dict) -> Page:
+        """One experiment's committed report: claim, setup, result, verdict, figures, and
+        the command that reruns it."""
+        page = Page(f"experiments/{name}", f"Experiment: {name}")
+        page.para(f"Claim: {report['claim']} ({report['source']})")
+        page.para(f"Setup (profile {report['profile']}, {report['seeds']} seeds, "
+                  f"{report['wall_seconds']:.0f} s): {report['setup']}")  # fmt: skip
+        page.para(f"Result: {report['result']}")
+        page.para(f"Verdict: {report['verdict']}. {report['reason']}")
+        for figure in report.get("figures", []):
+            source = report["folder"] / figure
+            if source.is_file():
+                page.image(self.asset(page, source, f"experiments/{name}/{figure}"), figure)
+        for data in ("results.csv", "report.json"):
+            if (report["folder"] / data).is_file():
+                self.asset(page, report["folder"] / data, f"experiments/{name}/{data}")
+        page.para("Every row: ", ("results.csv", f"{name}/results.csv"), "; the report: ",
+                  ("report.json", f"{name}/report.json"), ".")  # fmt: skip
+        if report.get("command"):
+            page.heading("Rerun it")
+            page.code([report["command"]])
+        return page
+
+    def section_page(self, section: Section) -> Page:
+        from keyarch.registry import model_card
+
+        page = Page(f"architectures/{section.slug}", section.title)
+        names = [n for family in section.families for n in self.families.get(family, [])]
+        if not names:  # a family renamed in the registry and not here
+            raise ValueError(f"guide section {section.title!r}: no registered model of "
+                             f"the families {', '.join(section.families)}")  # fmt: skip
+        lead = model_card(names[0])
+        where = f"section {section.number} of the seed guide" if section.number else \
+            "beyond the seed guide"  # fmt: skip
+        page.para(f"{lead.title} ({lead.authors}, {lead.year}); ", (lead.url, lead.url),
+                  f". {where.capitalize()}.")  # fmt: skip
+        if section.note:
+            page.para(section.note)
+        page.heading("Main ideas")
+        page.bullets(list(lead.main_ideas))
+        page.heading("Why it is important")
+        page.para(lead.importance)
+        page.heading("Brief description")
+        page.para(lead.description)
+        page.heading("The variants keyarch builds")
+        page.para("Parameters and multiply-accumulates at each model's default input, counted "
+                  "by keyarch on the meta device (keyarch list).")  # fmt: skip
+        self.family_table(page, names)
+        diagram = self.diagram(page, names)
+        if diagram:
+            page.heading("Block diagram")
+            page.image(diagram, f"the block diagram of {names[0]}")
+        page.heading("Published results")
+        rows = [[n, m.dataset, m.split, m.crops, f"{m.top1}" if m.top1 is not None else "-",
+                 f"{m.top5}" if m.top5 is not None else "-", m.source]
+                for n in names for m in model_card(n).metrics]  # fmt: skip
+        if rows:
+            page.table(["model", "dataset", "split", "crops", "top-1 %", "top-5 %", "source"],
+                       rows)  # fmt: skip
+        else:
+            page.para(NOT_MEASURED)
+        page.heading("Where keyarch differs from the paper")
+        page.bullets([f"{n}: {d}" for n in names for d in model_card(n).deviations])
+        page.heading("Experiments testing this paper's claims")
+        rows = self.experiment_rows(page, section.title)
+        if rows:
+            page.table(["experiment", "claim", "verdict"], rows)
+        else:
+            page.para("None yet.")
+        page.heading("Try it")
+        first = names[0]
+        page.code([f"keyarch info {first}", f"keyarch draw {first} -o {first}.svg",
+                   f"keyarch train {first}"])  # fmt: skip
+        return page
+
+    def diagram(self, page: Page, names: list[str]) -> str | None:
+        """The committed diagram of one of ``names`` (docs/architectures), else None."""
+        if self.results is None:
+            return None
+        for name in names:
+            path = self.results / "architectures" / f"{name}.svg"
+            if path.is_file():
+                return self.asset(page, path, f"diagrams/{name}.svg")
+        return None
+
+    def index(self, sections: list[Page]) -> Page:
+        from keyarch.registry import model_card
+
+        page = Page("index", "The key deep-learning architectures")
+        page.para("The guide keyarch grew from, finished: a page per architecture of the seed "
+                  "guide's fifteen sections, in its order, generated from keyarch's model "
+                  "cards, counts and committed results.")  # fmt: skip
+        page.heading("Timeline")
+        rows = []
+        for section, built in zip(SECTIONS, sections, strict=True):
+            names = [n for f in section.families for n in self.families.get(f, [])]
+            best = [model_card(n).imagenet_top1 for n in names
+                    if model_card(n).imagenet_top1 is not None]  # fmt: skip
+            parameters = [self.counts[n][0] for n in names]
+            low, high = _millions(min(parameters)), _millions(max(parameters))
+            rows.append([str(section.number or "+"), (section.title, built.path),
+                         str(section.year), section.paper,
+                         f"{max(best):.1f}" if best else "none published",
+                         low if low == high else f"{low} to {high}",
+                         str(len(names))])  # fmt: skip
+        page.table(["#", "architecture", "year", "paper", "best ImageNet top-1 (cards)",
+                    "parameters", "variants"], rows)  # fmt: skip
+        primitives = [n for f in PRIMITIVE_FAMILIES for n in self.families.get(f, [])]
+        page.heading("Recurrent networks")
+        page.para("The RNN and LSTM models keyarch trains on sequences: ")
+        self.family_table(page, primitives)
+        page.heading("Experiments")
+        page.table(["experiment", "claim", "verdict"], self.experiment_rows(page, None))
+        return page
+
+    def build(self) -> list[Path]:
+        sections = [self.section_page(s) for s in SECTIONS]
+        experiments = [self.experiment_page(n, r) for n, r in sorted(self.experiments.items())]
+        self.pages = [self.index(sections), *sections, *experiments]
+        nav = [("index", "index"), *[(s.title, f"architectures/{s.slug}") for s in SECTIONS]]
+        written = []
+        suffix = ".html" if self.fmt == "html" else ".md"
+        for page in self.pages:
+            path = self.out / (page.path + suffix)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            text = to_html(page, nav) if self.fmt == "html" else to_markdown(page)
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+        if self.fmt == "html":
+            (self.out / "style.css").write_text(STYLE, encoding="utf-8")
+        for target, source in sorted(self.assets.items()):
+            (self.out / target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, self.out / target)
+        return written
+
+
+def build_guide(out: str | Path, fmt: str = "html", results: str | Path | None = None,
+                *, overwrite: bool = False) -> list[Path]:  # fmt: skip
+    """Write the guide to ``out`` (a folder made whole or not at all) in ``fmt``; the
+    numbers come from ``results`` (default: the checkout's ``docs``)."""
+    from keyarch.outputs import check_folder, staged_folder
+
+    out = check_folder(out, "--out", empty=True, overwrite=overwrite)
+    source = Path(results) if results is not None else default_results()
+    with staged_folder(out, "--out", overwrite=overwrite, last=()) as scratch:
+        pages = Guide(scratch, fmt, source).build()
+    return [out / p.relative_to(scratch) for p in pages]

@@ -1,0 +1,129 @@
+"""``keyarch guide``: every registered model on a page, every link and image resolving, the
+numbers equal to their sources, valid HTML, and the same files from two builds."""
+
+from __future__ import annotations
+
+import filecmp
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from conftest import cli_status
+from keyarch.analysis.counts import model_counts
+from keyarch.guide import build_guide
+from keyarch.registry import list_models
+
+VOID = {"meta", "link", "img", "br", "hr", "input"}
+
+
+class Checked(HTMLParser):
+    """Collects links and images, and the tags left open or closed out of order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.open: list[str] = []
+        self.errors: list[str] = []
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("href", "src"):
+            if attrs.get(key):
+                self.links.append(attrs[key])
+        if tag == "tr":
+            self.rows.append([])
+        if tag in ("td", "th"):
+            self._cell = []
+        if tag not in VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+        if not self.open or self.open[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.open[-1:] or 'nothing'}")
+        else:
+            self.open.pop()
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("guide") / "site"
+    pages = build_guide(out)
+    return out, pages
+
+
+def parsed(path: Path) -> Checked:
+    checker = Checked()
+    checker.feed(path.read_text(encoding="utf-8"))
+    checker.close()
+    return checker
+
+
+def test_every_registered_model_appears_on_a_page(site):
+    out, pages = site
+    text = "\n".join(p.read_text(encoding="utf-8") for p in pages)
+    missing = [name for name in list_models() if f">{name}<" not in text]
+    assert not missing, missing
+
+
+def test_every_internal_link_and_image_resolves_and_the_html_is_whole(site):
+    out, pages = site
+    assert len(pages) >= 18 and (out / "index.html").is_file()
+    for page in pages:
+        checker = parsed(page)
+        assert not checker.errors and not checker.open, (page, checker.errors, checker.open)
+        for link in checker.links:
+            if re.match(r"https?://", link):
+                continue
+            target = (page.parent / link.split("#")[0]).resolve()
+            assert target.is_file(), (page.relative_to(out), link)
+
+
+def test_every_count_shown_equals_keyarch_s_count(site):
+    out, pages = site
+    counts = model_counts(list_models())
+    seen = 0
+    for page in pages:
+        for row in parsed(page).rows:
+            if len(row) >= 3 and row[0] in counts and re.fullmatch(r"[\d,]+", row[2]):
+                assert int(row[2].replace(",", "")) == counts[row[0]][0], row
+                seen += 1
+    assert seen >= len(list_models())
+
+
+def test_two_builds_give_the_same_files(site, tmp_path):
+    out, _ = site
+    again = tmp_path / "again"
+    build_guide(again)
+    comparison = filecmp.dircmp(out, again)
+
+    def differences(c) -> list[str]:
+        found = c.diff_files + c.left_only + c.right_only
+        return found + [d for sub in c.subdirs.values() for d in differences(sub)]
+
+    assert not differences(comparison)
+
+
+def test_markdown_holds_the_same_pages(tmp_path):
+    pages = build_guide(tmp_path / "md", "markdown")
+    assert len(pages) >= 18 and all(p.suffix == ".md" for p in pages)
+    index = (tmp_path / "md" / "index.md").read_text()
+    assert "[ResNet](architectures/resnet.md)" in index
+
+
+def test_the_command_refuses_to_write_over_a_site(tmp_path, capsys):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("earlier")
+    code, _, err = cli_status(capsys, ["guide", "--out", str(tmp_path / "site")])
+    assert code == 2 and "--overwrite" in err, err
+    assert (tmp_path / "site" / "index.html").read_text() == "earlier"
