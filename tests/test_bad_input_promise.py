@@ -165,6 +165,7 @@ def invocation(words, flag, made, target: str) -> list[str]:
             target,
         ],  # fmt: skip
         (("bench",), "--to"): ["bench", "--report", str(made["bench"]), "--to", target],
+        (("guide",), "--out"): ["guide", "--out", target],
         (("experiment",), "--out"): [
             "experiment",
             "lstm-vs-rnn",

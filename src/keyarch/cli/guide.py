@@ -14,7 +14,7 @@ def add(commands) -> None:
     parser.add_argument("--out", required=True, help="the folder to write the site into")
     parser.add_argument("--format", choices=("html", "markdown"), default="html")
     parser.add_argument(
-        "--results", help="the folder of committed results (default: the checkout's docs/)"
+        "--docs", help="the folder of committed results (default: the checkout's docs/)"
     )
     add_overwrite(parser, "pages already in --out")
     parser.set_defaults(run=run)
@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     from keyarch.guide import build_guide
 
-    pages = build_guide(args.out, args.format, args.results, overwrite=args.overwrite)
+    pages = build_guide(args.out, args.format, args.docs, overwrite=args.overwrite)
     print(f"{args.out}: {len(pages)} pages ({args.format})")
     print(f"open {pages[0]}", file=sys.stderr)
     return 0
