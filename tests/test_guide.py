@@ -26,7 +26,7 @@ class Checked(HTMLParser):
         self.links: list[str] = []
         self.open: list[str] = []
         self.errors: list[str] = []
-        self.rows: list[list[str]] = []
+        self.tables: list[list[list[str]]] = []  # each table's rows, its header first
         self._cell: list[str] | None = None
 
     def handle_starttag(self, tag, attrs):
@@ -34,8 +34,10 @@ class Checked(HTMLParser):
         for key in ("href", "src"):
             if attrs.get(key):
                 self.links.append(attrs[key])
+        if tag == "table":
+            self.tables.append([])
         if tag == "tr":
-            self.rows.append([])
+            self.tables[-1].append([])
         if tag in ("td", "th"):
             self._cell = []
         if tag not in VOID:
@@ -43,7 +45,7 @@ class Checked(HTMLParser):
 
     def handle_endtag(self, tag):
         if tag in ("td", "th") and self._cell is not None:
-            self.rows[-1].append("".join(self._cell).strip())
+            self.tables[-1][-1].append("".join(self._cell).strip())
             self._cell = None
         if not self.open or self.open[-1] != tag:
             self.errors.append(f"</{tag}> closes {self.open[-1:] or 'nothing'}")
@@ -94,8 +96,10 @@ def test_every_count_shown_equals_keyarch_s_count(site):
     counts = model_counts(list_models())
     seen = 0
     for page in pages:
-        for row in parsed(page).rows:
-            if len(row) >= 3 and row[0] in counts and re.fullmatch(r"[\d,]+", row[2]):
+        for header, *rows in parsed(page).tables:
+            if header[:3] != ["model", "year", "parameters"]:
+                continue
+            for row in rows:
                 assert int(row[2].replace(",", "")) == counts[row[0]][0], row
                 seen += 1
     assert seen >= len(list_models())
@@ -127,3 +131,29 @@ def test_the_command_refuses_to_write_over_a_site(tmp_path, capsys):
     code, _, err = cli_status(capsys, ["guide", "--out", str(tmp_path / "site")])
     assert code == 2 and "--overwrite" in err, err
     assert (tmp_path / "site" / "index.html").read_text() == "earlier"
+
+
+def test_measured_times_and_experiment_verdicts_equal_their_files(site):
+    import json
+
+    from keyarch.guide.build import default_results
+
+    docs = default_results()
+    if docs is None:
+        pytest.skip("no committed results beside this keyarch")
+    bench = {m["model"]: m for m in json.loads(
+        (docs / "bench" / "results" / "bench.json").read_text())["models"]}  # fmt: skip
+    out, pages = site
+    times = verdicts = 0
+    for page in pages:
+        for header, *rows in parsed(page).tables:
+            if header[:2] == ["model", "ms for one image"]:
+                for row in rows:
+                    assert row[1] == f"{bench[row[0]]['rows'][0]['infer_step_time']:.2f}", row
+                    times += 1
+            if header == ["experiment", "claim", "verdict"]:
+                for row in rows:
+                    report = docs / "experiments" / f"{row[0]}-full" / "report.json"
+                    assert row[2] == json.loads(report.read_text())["verdict"], row
+                    verdicts += 1
+    assert times >= 30 and verdicts >= 7

@@ -50,6 +50,22 @@ def _experiments(results: Path | None) -> dict[str, dict]:
     return found
 
 
+def _bench(results: Path | None) -> dict | None:
+    """The committed measurements (``docs/bench/results/bench.json``), or None."""
+    path = results / "bench" / "results" / "bench.json" if results is not None else None
+    if path is None or not path.is_file():
+        return None
+    document = json.loads(path.read_text())
+    return {**document, "by_model": {m["model"]: m for m in document["models"]}, "path": path}
+
+
+CHARTS = (  # the Canziani et al. (2016) figures keyarch redraws from its measurements
+    ("fig2_accuracy_vs_operations.png", "Top-1 accuracy against operations (Figure 2)"),
+    ("fig3_time_vs_batch.png", "Inference time per image against batch size (Figure 3)"),
+    ("fig5_memory_vs_batch.png", "Memory against batch size (Figure 5)"),
+)
+
+
 class Guide:
     def __init__(self, out: Path, fmt: str, results: Path | None) -> None:
         from keyarch.analysis.counts import model_counts
@@ -62,6 +78,7 @@ class Guide:
         self.families = _families()
         self.counts = model_counts(list_models())
         self.experiments = _experiments(results)
+        self.bench = _bench(results)
         self.pages: list[Page] = []
         self.assets: dict[str, Path] = {}  # site path -> source file copied there
 
@@ -129,7 +146,8 @@ class Guide:
         if not names:  # a family renamed in the registry and not here
             raise ValueError(f"guide section {section.title!r}: no registered model of "
                              f"the families {', '.join(section.families)}")  # fmt: skip
-        lead = model_card(names[0])
+        names.sort(key=lambda n: n != section.lead)  # the paper's own network first
+        lead = model_card(section.lead)
         where = f"section {section.number} of the seed guide" if section.number else \
             "beyond the seed guide"  # fmt: skip
         page.para(f"{lead.title} ({lead.authors}, {lead.year}); ", (lead.url, lead.url),
@@ -159,6 +177,8 @@ class Guide:
                        rows)  # fmt: skip
         else:
             page.para(NOT_MEASURED)
+        self.recipe(page, section)
+        self.measured(page, names)
         page.heading("Where keyarch differs from the paper")
         page.bullets([f"{n}: {d}" for n in names for d in model_card(n).deviations])
         page.heading("Experiments testing this paper's claims")
@@ -172,6 +192,50 @@ class Guide:
         page.code([f"keyarch info {first}", f"keyarch draw {first} -o {first}.svg",
                    f"keyarch train {first}"])  # fmt: skip
         return page
+
+    def recipe(self, page: Page, section: Section) -> None:
+        """The paper's recipe as keyarch trains it (``keyarch train`` uses it by default);
+        its source says which numbers the paper does not give (marked assumed)."""
+        from keyarch.train.recipes import PAPER_RECIPES, RECIPES
+
+        names = [PAPER_RECIPES[f] for f in section.families if f in PAPER_RECIPES]
+        page.heading("The paper's training recipe")
+        if not names:
+            page.para("No recipe from the paper is encoded.")
+            return
+        for name in dict.fromkeys(names):
+            r = RECIPES[name]
+            page.para(f"Recipe {r.name}: {r.source}")
+            warmup = f"{r.warmup_steps} steps" if r.warmup_steps else f"{r.warmup_epochs:g} epochs"
+            page.table(["optimizer", "rate", "epochs", "batch", "momentum", "weight decay",
+                        "schedule", "warm-up", "label smoothing", "augmentation"],
+                       [[r.optimizer, f"{r.lr:g}", str(r.epochs), str(r.batch_size),
+                         f"{r.momentum:g}", f"{r.weight_decay:g}", r.schedule, warmup,
+                         f"{r.label_smoothing:g}", r.augment]])  # fmt: skip
+
+    def measured(self, page: Page, names: list[str]) -> None:
+        """Inference time and memory measured by keyarch bench, from the committed file."""
+        page.heading("Measured speed and memory")
+        measured = [self.bench["by_model"][n] for n in names
+                    if self.bench and n in self.bench["by_model"]]  # fmt: skip
+        if not measured:
+            page.para(NOT_MEASURED)
+            return
+        machine = self.bench["machine"]
+        link = self.asset(page, self.bench["path"], "bench/bench.json")
+        page.para(f"On {machine['cpu']} ({machine['cores']} cores), torch {machine['torch']}, "
+                  f"{self.bench['settings']['dtype']}: median time per batch and peak "
+                  "memory measured in a fresh process (", ("bench.json", link), ").")  # fmt: skip
+        rows = []
+        for figures in measured:
+            first, last = figures["rows"][0], figures["rows"][-1]
+            memory = [r.get("infer_mem_measured_mb") for r in (first, last)]
+            shown = [f"{m:.0f}" if m is not None else NOT_MEASURED for m in memory]
+            rows.append([figures["model"], f"{first['infer_step_time']:.2f}",
+                         str(last["infer_batch_size"]), f"{last['infer_samples_per_sec']:.1f}",
+                         *shown])  # fmt: skip
+        page.table(["model", "ms for one image", "largest batch", "images/s at it",
+                    "memory MB, one image", "memory MB, largest batch"], rows)  # fmt: skip
 
     def diagram(self, page: Page, names: list[str]) -> str | None:
         """The committed diagram of one of ``names`` (docs/architectures), else None."""
@@ -209,6 +273,14 @@ class Guide:
         page.heading("Recurrent networks")
         page.para("The RNN and LSTM models keyarch trains on sequences: ")
         self.family_table(page, primitives)
+        page.heading("Speed, memory and operations (Canziani et al. 2016, on this machine)")
+        charts = self.results / "bench" / "figures" if self.results is not None else None
+        shown = [(f, t) for f, t in CHARTS if charts is not None and (charts / f).is_file()]
+        for figure, title in shown:
+            page.para(title)
+            page.image(self.asset(page, charts / figure, f"bench/{figure}"), title)
+        if not shown:
+            page.para(NOT_MEASURED)
         page.heading("Experiments")
         page.table(["experiment", "claim", "verdict"], self.experiment_rows(page, None))
         return page

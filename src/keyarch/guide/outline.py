@@ -18,6 +18,11 @@ class Section:
     note: str = ""
 
     @property
+    def lead(self) -> str:
+        """The model whose card the page tells: the paper's own network."""
+        return LEADS[self.title]
+
+    @property
     def slug(self) -> str:
         words = "".join(c if c.isalnum() else " " for c in self.title.lower()).split()
         return "-".join(words)
@@ -66,9 +71,19 @@ SECTIONS = (
         2021,
         "Mehta and Rastegari",
         ("MobileViT",),
-        note="A conv/transformer hybrid, beyond the seed guide.",
+        note="A conv/transformer hybrid: convolutions and transformer layers in one network.",
     ),  # fmt: skip
 )
+
+LEADS = {
+    "LeNet-5": "lenet5", "AlexNet": "alexnet_two_tower", "ZFNet": "zfnet",
+    "GoogLeNet": "googlenet_paper", "Inception": "googlenet_paper", "VGG": "vgg16",
+    "InceptionV2, InceptionV3": "inception_v3", "ResNet": "resnet50",
+    "InceptionV4, InceptionResNetV2": "inception_v4", "DenseNet": "densenet121",
+    "Xception": "xception", "MobileNet": "mobilenet_v1_100", "NASNet": "nasnet_a_mobile",
+    "SE-ResNet": "se_resnet50", "MobileNetV2": "mobilenet_v2_100",
+    "EfficientNet-Lite": "efficientnet_lite0", "MobileViT": "mobilevit_xs",
+}  # fmt: skip
 
 # the primitives the architectures are made of, and the families that are primitives
 PRIMITIVE_FAMILIES = ("RNN", "LSTM")
