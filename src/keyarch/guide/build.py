@@ -270,8 +270,10 @@ class Guide:
         page.table(["#", "architecture", "year", "paper", "best ImageNet top-1 (cards)",
                     "parameters", "variants"], rows)  # fmt: skip
         primitives = [n for f in PRIMITIVE_FAMILIES for n in self.families.get(f, [])]
-        page.heading("Recurrent networks")
-        page.para("The RNN and LSTM models keyarch trains on sequences: ")
+        page.heading("The primitives")
+        page.para("The fully connected layer, convolution, pooling, and the RNN and LSTM "
+                  "cells, with the layers that implement them: ", ("primitives", "primitives"),
+                  ". The recurrent models:")  # fmt: skip
         self.family_table(page, primitives)
         page.heading("Speed, memory and operations (Canziani et al. 2016, on this machine)")
         charts = self.results / "bench" / "figures" if self.results is not None else None
@@ -287,9 +289,12 @@ class Guide:
 
     def build(self) -> list[Path]:
         sections = [self.section_page(s) for s in SECTIONS]
+        from keyarch.guide.primitives import primitives_page
+
         experiments = [self.experiment_page(n, r) for n, r in sorted(self.experiments.items())]
-        self.pages = [self.index(sections), *sections, *experiments]
-        nav = [("index", "index"), *[(s.title, f"architectures/{s.slug}") for s in SECTIONS]]
+        self.pages = [self.index(sections), primitives_page(self), *sections, *experiments]
+        nav = [("index", "index"), ("primitives", "primitives"),
+               *[(s.title, f"architectures/{s.slug}") for s in SECTIONS]]  # fmt: skip
         written = []
         suffix = ".html" if self.fmt == "html" else ".md"
         for page in self.pages:
