@@ -150,8 +150,8 @@ class Guide:
         lead = model_card(section.lead)
         where = f"section {section.number} of the seed guide" if section.number else \
             "beyond the seed guide"  # fmt: skip
-        page.para(f"{lead.title} ({lead.authors}, {lead.year}); ", (lead.url, lead.url),
-                  f". {where.capitalize()}.")  # fmt: skip
+        page.para(f"{lead.title} ({lead.authors}, {lead.year}): ",
+                  (lead.url, lead.url.split()[0]), f". {where.capitalize()}.")  # fmt: skip
         if section.note:
             page.para(section.note)
         page.heading("Main ideas")
@@ -275,6 +275,8 @@ class Guide:
                   "cells, with the layers that implement them: ", ("primitives", "primitives"),
                   ". The recurrent models:")  # fmt: skip
         self.family_table(page, primitives)
+        page.para("A CNN and an LSTM trained end to end: ", ("image captioning", "captioning"),
+                  ".")  # fmt: skip
         page.heading("Speed, memory and operations (Canziani et al. 2016, on this machine)")
         charts = self.results / "bench" / "figures" if self.results is not None else None
         shown = [(f, t) for f, t in CHARTS if charts is not None and (charts / f).is_file()]
@@ -289,12 +291,15 @@ class Guide:
 
     def build(self) -> list[Path]:
         sections = [self.section_page(s) for s in SECTIONS]
+        from keyarch.guide.captioning import captioning_page
         from keyarch.guide.primitives import primitives_page
 
         experiments = [self.experiment_page(n, r) for n, r in sorted(self.experiments.items())]
-        self.pages = [self.index(sections), primitives_page(self), *sections, *experiments]
+        self.pages = [self.index(sections), primitives_page(self), *sections,
+                      captioning_page(self), *experiments]  # fmt: skip
         nav = [("index", "index"), ("primitives", "primitives"),
-               *[(s.title, f"architectures/{s.slug}") for s in SECTIONS]]  # fmt: skip
+               *[(s.title, f"architectures/{s.slug}") for s in SECTIONS],
+               ("captioning", "captioning")]  # fmt: skip
         written = []
         suffix = ".html" if self.fmt == "html" else ".md"
         for page in self.pages:
