@@ -278,6 +278,8 @@ class Guide:
         page.para("A CNN and an LSTM trained end to end: ", ("image captioning", "captioning"),
                   ".")  # fmt: skip
         page.heading("Speed, memory and operations (Canziani et al. 2016, on this machine)")
+        page.para("How they were measured, and the paper's findings checked: ",
+                  ("the analysis", "analysis"), ".")  # fmt: skip
         charts = self.results / "bench" / "figures" if self.results is not None else None
         shown = [(f, t) for f, t in CHARTS if charts is not None and (charts / f).is_file()]
         for figure, title in shown:
@@ -291,15 +293,16 @@ class Guide:
 
     def build(self) -> list[Path]:
         sections = [self.section_page(s) for s in SECTIONS]
+        from keyarch.guide.analysis import analysis_page
         from keyarch.guide.captioning import captioning_page
         from keyarch.guide.primitives import primitives_page
 
         experiments = [self.experiment_page(n, r) for n, r in sorted(self.experiments.items())]
         self.pages = [self.index(sections), primitives_page(self), *sections,
-                      captioning_page(self), *experiments]  # fmt: skip
+                      captioning_page(self), analysis_page(self), *experiments]  # fmt: skip
         nav = [("index", "index"), ("primitives", "primitives"),
                *[(s.title, f"architectures/{s.slug}") for s in SECTIONS],
-               ("captioning", "captioning")]  # fmt: skip
+               ("captioning", "captioning"), ("analysis", "analysis")]  # fmt: skip
         written = []
         suffix = ".html" if self.fmt == "html" else ".md"
         for page in self.pages:
