@@ -21,7 +21,7 @@ th { background: #f2f2f8; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; }
 pre { background: #f6f6f6; padding: 0.5rem; overflow-x: auto; }
-.muted { color: #666; }
+p, li { overflow-wrap: anywhere; }  /* a long address wraps on a phone */
 """
 
 
