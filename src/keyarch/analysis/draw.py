@@ -145,7 +145,9 @@ def save_diagram(diagram: Diagram, path: str | Path, *, overwrite: bool = False)
         footer_text += f"   \u00b7   {_millions(diagram.macs)} MACs"
     footer_text += f"   \u00b7   input {_shape_text(diagram.input_size)}"
     axes.text(_WIDTH / 2, height - 0.3, footer_text, ha="center", va="center", fontsize=10)
-    with matplotlib.rc_context({"svg.fonttype": "none", "font.family": "DejaVu Sans"}):
+    # a fixed salt: the same model draws the same SVG, byte for byte
+    with matplotlib.rc_context({"svg.fonttype": "none", "font.family": "DejaVu Sans",
+                                "svg.hashsalt": "keyarch"}):  # fmt: skip
         metadata = {"Date": None} if path.suffix.lower() == ".svg" else None
         with staged_file(path) as scratch:
             figure.savefig(scratch, dpi=110, metadata=metadata, format=path.suffix[1:].lower())

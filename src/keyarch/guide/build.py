@@ -238,14 +238,24 @@ class Guide:
                     "memory MB, one image", "memory MB, largest batch"], rows)  # fmt: skip
 
     def diagram(self, page: Page, names: list[str]) -> str | None:
-        """The committed diagram of one of ``names`` (docs/architectures), else None."""
-        if self.results is None:
-            return None
+        """The committed diagram of one of ``names`` (docs/architectures); else the first
+        one's, drawn now by keyarch draw's code into the site."""
+        committed = self.results / "architectures" if self.results is not None else None
         for name in names:
-            path = self.results / "architectures" / f"{name}.svg"
-            if path.is_file():
-                return self.asset(page, path, f"diagrams/{name}.svg")
-        return None
+            if committed is not None and (committed / f"{name}.svg").is_file():
+                return self.asset(page, committed / f"{name}.svg", f"diagrams/{name}.svg")
+        import torch
+
+        from keyarch.analysis.diagram import architecture_diagram
+        from keyarch.analysis.draw import save_diagram
+        from keyarch.registry import create_model
+
+        target = self.out / "diagrams" / f"{names[0]}.svg"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with torch.device("meta"):
+            model = create_model(names[0])
+        save_diagram(architecture_diagram(model), target)
+        return page.relative(f"diagrams/{names[0]}.svg")
 
     def index(self, sections: list[Page]) -> Page:
         from keyarch.registry import model_card
