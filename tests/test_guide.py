@@ -157,3 +157,27 @@ def test_measured_times_and_experiment_verdicts_equal_their_files(site):
                     assert row[2] == json.loads(report.read_text())["verdict"], row
                     verdicts += 1
     assert times >= 30 and verdicts >= 7
+
+
+def test_the_reference_column_equals_the_recorded_check(site):
+    import json
+
+    from keyarch.guide.build import default_results
+
+    docs = default_results()
+    if docs is None or not (docs / "reference" / "equality.json").is_file():
+        pytest.skip("no recorded reference check beside this keyarch")
+    recorded = json.loads((docs / "reference" / "equality.json").read_text())["rows"]
+    expected = {}
+    for row in recorded:
+        expected.setdefault(row["model"], []).append(
+            f"{row['source']}: {row['max_abs_difference']:.2g}")  # fmt: skip
+    out, pages = site
+    shown = {}
+    for page in pages:
+        for header, *rows in parsed(page).tables:
+            if header[:3] == ["model", "year", "parameters"]:
+                shown.update({row[0]: row[-1] for row in rows})
+    for model, cells in expected.items():
+        assert shown[model] == "; ".join(cells), model
+    assert all(shown[m] == "-" for m in shown if m not in expected)

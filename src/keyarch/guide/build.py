@@ -59,6 +59,18 @@ def _bench(results: Path | None) -> dict | None:
     return {**document, "by_model": {m["model"]: m for m in document["models"]}, "path": path}
 
 
+def _reference(results: Path | None) -> dict | None:
+    """The recorded reference check (``docs/reference/equality.json``), or None."""
+    path = results / "reference" / "equality.json" if results is not None else None
+    if path is None or not path.is_file():
+        return None
+    document = json.loads(path.read_text())
+    by_model: dict[str, list[dict]] = {}
+    for row in document["rows"]:
+        by_model.setdefault(row["model"], []).append(row)
+    return {**document, "by_model": by_model, "path": path}
+
+
 CHARTS = (  # the Canziani et al. (2016) figures keyarch redraws from its measurements
     ("fig2_accuracy_vs_operations.png", "Top-1 accuracy against operations (Figure 2)"),
     ("fig3_time_vs_batch.png", "Inference time per image against batch size (Figure 3)"),
@@ -79,6 +91,7 @@ class Guide:
         self.counts = model_counts(list_models())
         self.experiments = _experiments(results)
         self.bench = _bench(results)
+        self.reference = _reference(results)
         self.pages: list[Page] = []
         self.assets: dict[str, Path] = {}  # site path -> source file copied there
 
@@ -95,10 +108,21 @@ class Guide:
             card = model_card(name)
             parameters, macs = self.counts[name]
             top1 = f"{card.imagenet_top1:.1f}" if card.imagenet_top1 is not None else "-"
+            checked = (self.reference or {}).get("by_model", {}).get(name, [])
+            same = "; ".join(f"{r['source']}: {r['max_abs_difference']:.2g}" for r in checked)
             rows.append([name, str(card.year), f"{parameters:,}", _millions(macs),
-                         "x".join(map(str, card.input_size)), top1])  # fmt: skip
-        page.table(["model", "year", "parameters", "MACs", "input", "ImageNet top-1 (card)"],
-                   rows)  # fmt: skip
+                         "x".join(map(str, card.input_size)), top1, same or "-"])  # fmt: skip
+        page.table(["model", "year", "parameters", "MACs", "input", "ImageNet top-1 (card)",
+                    "max logit difference from the reference"], rows)  # fmt: skip
+        if self.reference is not None and any(n in self.reference["by_model"] for n in names):
+            link = self.asset(page, self.reference["path"], "reference/equality.json")
+            versions = ", ".join(f"{k} {self.reference[k]}" for k in ("torch", "torchvision",
+                                                                           "timm"))  # fmt: skip
+            page.para("The reference column: the same two random images through the "
+                      "reference implementation (random weights) and through keyarch's model "
+                      "holding its converted weights; the largest logit difference (",
+                      ("equality.json", link), f"; {versions}). Rerun: "
+                      f"{self.reference['command']}.")  # fmt: skip
 
     def experiment_rows(self, page: Page, section: str | None) -> list[list]:
         """A row per experiment testing ``section``'s claims (None: every experiment),
