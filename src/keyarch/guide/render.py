@@ -18,7 +18,7 @@ table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem;
 th, td { border: 1px solid #ccd; padding: 0.25rem 0.5rem; text-align: left;
          vertical-align: top; }
 th { background: #f2f2f8; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; }
 pre { background: #f6f6f6; padding: 0.5rem; overflow-x: auto; }
 p, li { overflow-wrap: anywhere; }  /* a long address wraps on a phone */
@@ -67,6 +67,7 @@ def _html_text(part: Text, suffix: str) -> str:
 
 def _numeric(cell: Text) -> bool:
     text = cell[0] if isinstance(cell, tuple) else cell
+    text = text.removesuffix(" M")  # millions of parameters or MACs
     return bool(text) and text.replace(",", "").replace(".", "").replace("%", "").isdigit()
 
 
