@@ -212,10 +212,31 @@ class Guide:
         else:
             page.para("None yet.")
         page.heading("Try it")
-        first = names[0]
-        page.code([f"keyarch info {first}", f"keyarch draw {first} -o {first}.svg",
-                   f"keyarch train {first}"])  # fmt: skip
+        page.code(self.try_it(names[0]))
         return page
+
+    def try_it(self, name: str) -> list[str]:
+        """The commands that apply to ``name``: its card, its diagram, training it, and
+        where they work, deconvnet pictures and published weights' predictions."""
+        import torch
+
+        from keyarch.analysis.visualize import layer_names
+        from keyarch.errors import BadInput
+        from keyarch.pretrained import available
+        from keyarch.registry import create_model
+
+        commands = [f"keyarch info {name}", f"keyarch draw {name} -o {name}.svg",
+                    f"keyarch train {name}"]  # fmt: skip
+        with torch.device("meta"):
+            model = create_model(name)
+        try:
+            if layer_names(model):
+                commands.append(f"keyarch visualize {name} --image photo.png --out pictures")
+        except BadInput:
+            pass  # a network the deconvnet cannot reverse (no features sequence)
+        if name in available():
+            commands.append(f"keyarch predict --model {name} --pretrained photo.png")
+        return commands
 
     def recipe(self, page: Page, section: Section) -> None:
         """The paper's recipe as keyarch trains it (``keyarch train`` uses it by default);
