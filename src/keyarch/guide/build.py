@@ -281,6 +281,44 @@ class Guide:
                          *shown])  # fmt: skip
         page.table(["model", "ms for one image", "largest batch", "images/s at it",
                     "memory MB, one image", "memory MB, largest batch"], rows)  # fmt: skip
+        chart = self.place_on_chart(page, names)
+        if chart:
+            page.para("Its place among the measured models: top-1 against operations "
+                      "(Canziani et al.'s Figure 2), this family in colour.")  # fmt: skip
+            page.image(chart, "top-1 against operations, this family in colour")
+
+    def place_on_chart(self, page: Page, names: list[str]) -> str | None:
+        """Accuracy against operations for every measured model with a published top-1,
+        ``names`` in colour and labelled; drawn into the site, or None when none of
+        ``names`` has a top-1."""
+        import io
+
+        from matplotlib.figure import Figure
+
+        points = [m for m in self.bench["models"] if m.get("top1") and m.get("infer_gmacs")]
+        ours = [m for m in points if m["model"] in names]
+        if not ours:
+            return None
+        figure = Figure(figsize=(6.4, 3.6))
+        axes = figure.add_subplot()
+        axes.scatter([m["infer_gmacs"] for m in points], [m["top1"] for m in points],
+                     s=14, color="#bbbbbb", label="other models")  # fmt: skip
+        axes.scatter([m["infer_gmacs"] for m in ours], [m["top1"] for m in ours], s=30,
+                     color="#c0392b", label=page.title)  # fmt: skip
+        for m in ours:
+            axes.annotate(m["model"], (m["infer_gmacs"], m["top1"]), fontsize=7,
+                          xytext=(4, 2), textcoords="offset points")  # fmt: skip
+        axes.set_xscale("log")
+        axes.set_xlabel("G multiply-accumulates per image (log)")
+        axes.set_ylabel("ImageNet top-1 %")
+        axes.legend(fontsize=7, loc="lower right")
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+        target = f"charts/{page.path.rsplit('/', 1)[-1]}.png"
+        (self.out / target).parent.mkdir(parents=True, exist_ok=True)
+        (self.out / target).write_bytes(buffer.getvalue())
+        return page.relative(target)
 
     def diagram(self, page: Page, names: list[str]) -> str | None:
         """The committed diagram of one of ``names`` (docs/architectures); else the first
