@@ -25,6 +25,21 @@ def default_results() -> Path | None:
     return docs if (docs / "experiments").is_dir() else None
 
 
+def tell_card(page: Page, card, where: str = "", note: str = "") -> None:
+    """A card as the seed guide tells an architecture: the paper, then main ideas, why it
+    is important and a brief description."""
+    page.para(f"{card.title} ({card.authors}, {card.year}): ", (card.url, card.url.split()[0]),
+              f". {where}".rstrip() if where else ".")  # fmt: skip
+    if note:
+        page.para(note)
+    page.heading("Main ideas")
+    page.bullets(list(card.main_ideas))
+    page.heading("Why it is important")
+    page.para(card.importance)
+    page.heading("Brief description")
+    page.para(card.description)
+
+
 def _families() -> dict[str, list[str]]:
     from keyarch.registry import list_models, model_card
 
@@ -92,6 +107,9 @@ class Guide:
         self.experiments = _experiments(results)
         self.bench = _bench(results)
         self.reference = _reference(results)
+        from keyarch.pretrained import available
+
+        self.published = set(available())  # models with published weights
         self.pages: list[Page] = []
         self.assets: dict[str, Path] = {}  # site path -> source file copied there
 
@@ -171,19 +189,9 @@ class Guide:
             raise ValueError(f"guide section {section.title!r}: no registered model of "
                              f"the families {', '.join(section.families)}")  # fmt: skip
         names.sort(key=lambda n: n != section.lead)  # the paper's own network first
-        lead = model_card(section.lead)
-        where = f"section {section.number} of the seed guide" if section.number else \
-            "beyond the seed guide"  # fmt: skip
-        page.para(f"{lead.title} ({lead.authors}, {lead.year}): ",
-                  (lead.url, lead.url.split()[0]), f". {where.capitalize()}.")  # fmt: skip
-        if section.note:
-            page.para(section.note)
-        page.heading("Main ideas")
-        page.bullets(list(lead.main_ideas))
-        page.heading("Why it is important")
-        page.para(lead.importance)
-        page.heading("Brief description")
-        page.para(lead.description)
+        where = f"Section {section.number} of the seed guide" if section.number else \
+            "Beyond the seed guide"  # fmt: skip
+        tell_card(page, model_card(section.lead), f"{where}.", section.note)
         page.heading("The variants keyarch builds")
         page.para("Parameters and multiply-accumulates at each model's default input, counted "
                   "by keyarch on the meta device (keyarch list).")  # fmt: skip
@@ -222,7 +230,6 @@ class Guide:
 
         from keyarch.analysis.visualize import layer_names
         from keyarch.errors import BadInput
-        from keyarch.pretrained import available
         from keyarch.registry import create_model
 
         commands = [f"keyarch info {name}", f"keyarch draw {name} -o {name}.svg",
@@ -234,7 +241,7 @@ class Guide:
                 commands.append(f"keyarch visualize {name} --image photo.png --out pictures")
         except BadInput:
             pass  # a network the deconvnet cannot reverse (no features sequence)
-        if name in available():
+        if name in self.published:
             commands.append(f"keyarch predict --model {name} --pretrained photo.png")
         return commands
 

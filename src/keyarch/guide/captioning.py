@@ -14,18 +14,12 @@ BASELINES = ("blind", "reversed", "oracle")
 
 
 def captioning_page(guide) -> Page:
+    from keyarch.guide.build import tell_card
     from keyarch.registry import model_card
 
     card = model_card("show_and_tell")
     page = Page("captioning", "Image captioning: Show and Tell")
-    page.para(f"{card.title} ({card.authors}, {card.year}): ", (card.url, card.url.split()[0]),
-              ".")  # fmt: skip
-    page.heading("Main ideas")
-    page.bullets(list(card.main_ideas))
-    page.heading("Why it is important")
-    page.para(card.importance)
-    page.heading("Brief description")
-    page.para(card.description)
+    tell_card(page, card)
     page.heading("Where keyarch differs from the paper")
     page.bullets(list(card.deviations))
     page.heading("Results on the synthetic captions")
