@@ -181,3 +181,70 @@ def test_the_reference_column_equals_the_recorded_check(site):
     for model, cells in expected.items():
         assert shown[model] == "; ".join(cells), model
     assert all(shown[m] == "-" for m in shown if m not in expected)
+
+
+def test_every_image_model_s_module_says_where_the_paper_lays_it_out():
+    """Each image classifier's module names the paper's table or figure and the names that
+    hold it; each name's code can be shown (a renamed constant fails here)."""
+    import importlib
+
+    from keyarch.guide.layouts import config_source
+    from keyarch.registry import model_module
+
+    for module_name in sorted({model_module(n) for n in list_models(task="image-classification")}):
+        module = importlib.import_module(module_name)
+        tables = getattr(module, "PAPER_TABLES", None)
+        assert tables, f"{module_name} has no PAPER_TABLES"
+        for where, names in tables.items():
+            assert re.search(r"(Table|Figure)s? \w+", where), (module_name, where)
+            for name in names:
+                code = config_source(module, name)
+                assert any(name.split(".")[-1] in line for line in code[:3]), (module_name, name)
+
+
+def _page_tables(page: Path, first: str) -> list[list[list[str]]]:
+    return [t for t in parsed(page).tables if t[0][:1] == [first]]
+
+
+def test_the_layers_built_add_up_to_the_model_and_the_config_is_shown(site):
+    """Beside each paper table, the layers keyarch builds: their parameters add up to the
+    model's exact count, their MACs to its count (each rounded to 0.01 M), and the
+    config's code is on the page as the module holds it."""
+    import html
+    import importlib
+
+    from keyarch.guide.layouts import config_source
+    from keyarch.guide.outline import SECTIONS
+    from keyarch.registry import model_module
+
+    out, _ = site
+    counts = model_counts(list_models())
+    checked = 0
+    for section in SECTIONS:
+        page = out / "architectures" / f"{section.slug}.html"
+        text = page.read_text(encoding="utf-8")
+        leads = re.findall(r"what keyarch builds from it \((\w+)\)", text)
+        assert len(leads) == len(section.families), section.title
+        for lead, (header, *rows) in zip(leads, _page_tables(page, "layer"), strict=True):
+            assert header == ["layer", "kind", "output", "parameters", "MACs"]
+            parameters = sum(int(r[3].replace(",", "")) for r in rows if r[3] != "-")
+            macs = sum(float(r[4].removesuffix(" M").replace(",", "")) for r in rows if r[4] != "-")
+            assert parameters == counts[lead][0], lead
+            assert abs(macs - counts[lead][1] / 1e6) <= 0.005 * len(rows) + 1e-9, lead
+            module = importlib.import_module(model_module(lead))
+            for names in module.PAPER_TABLES.values():
+                for name in names:
+                    code = "\n".join(config_source(module, name))
+                    assert html.escape(code) in text, (lead, name)
+            checked += 1
+    assert checked >= len(SECTIONS)
+
+
+def test_the_primitives_have_their_diagrams(site):
+    out, _ = site
+    checker = parsed(out / "primitives.html")
+    figures = [link for link in checker.links if link.startswith("figures/")]
+    assert len(figures) == 5, figures
+    for link in figures:
+        svg = (out / link).read_text(encoding="utf-8")
+        assert svg.startswith("<svg") and "<title>" in svg and svg.count("<") > 20, link

@@ -247,6 +247,16 @@ def model_card(name: str) -> ModelCard:
     return _CARDS[name]
 
 
+def model_module(name: str) -> str:
+    """The module that builds a registered model (``keyarch.models.googlenet``): where its
+    config tables live."""
+    _ensure_models_imported()
+    name = _resolve(name)
+    if name not in _BUILDERS:
+        raise _unknown(name)
+    return _BUILDERS[name].__module__
+
+
 # What a count may be, and what its smallest value means.
 _COUNT_RULES = {
     "num_classes": (0, "an int >= 0 (0: no classifier, the model returns its features)"),

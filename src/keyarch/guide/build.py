@@ -200,6 +200,11 @@ class Guide:
         if diagram:
             page.heading("Block diagram")
             page.image(diagram, f"the block diagram of {names[0]}")
+        from keyarch.guide.layouts import paper_layout
+
+        for family in section.families:  # each family's paper network: the lead, or its first
+            leads = [n for n in names if model_card(n).family == family]
+            paper_layout(page, self, leads[0])
         page.heading("Published results")
         rows = [[n, m.dataset, m.split, m.crops, f"{m.top1}" if m.top1 is not None else "-",
                  f"{m.top5}" if m.top5 is not None else "-", m.source]
@@ -326,6 +331,15 @@ class Guide:
         (self.out / target).parent.mkdir(parents=True, exist_ok=True)
         (self.out / target).write_bytes(buffer.getvalue())
         return page.relative(target)
+
+    def figure(self, page: Page, name: str) -> str:
+        """A primitive's small diagram (keyarch.guide.figures), written into the site."""
+        from keyarch.guide.figures import FIGURES
+
+        target = self.out / "figures" / f"{name}.svg"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(FIGURES[name](), encoding="utf-8")
+        return page.relative(f"figures/{name}.svg")
 
     def diagram(self, page: Page, names: list[str]) -> str | None:
         """The committed diagram of one of ``names`` (docs/architectures); else the first

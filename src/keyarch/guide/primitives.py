@@ -35,12 +35,16 @@ def primitives_page(guide) -> Page:
     page.para("The blocks every architecture in this guide is assembled from, with the keyarch "
               "layer that implements each.")  # fmt: skip
     page.heading("Fully connected layer")
+    page.image(guide.figure(page, "fully-connected"), "four inputs wired to three outputs")
     page.para("Every output is a weighted sum of every input plus a bias, y = W x + b: "
               "LeNet-5's F6, AlexNet's and VGG's classifiers, every network's last layer. "
               f"keyarch uses PyTorch's {nn.Linear.__name__} (torch.nn.Linear); a layer of n "
               "inputs and m outputs has n x m + m parameters and n x m "
               "multiply-accumulates.")  # fmt: skip
     page.heading("Convolution")
+    page.image(
+        guide.figure(page, "convolution"), "a 3x3 window of a 6x6 input gives one output value"
+    )
     page.para("A small filter slides over the image: each output is a weighted sum of a local "
               "window (local receptive fields), and the same weights serve every position "
               "(shared weights), so a feature is found wherever it is. A k x k convolution "
@@ -50,18 +54,21 @@ def primitives_page(guide) -> Page:
     page.para(f"keyarch.layers.{conv_norm_act.ConvNormAct.__name__}: "
               + " ".join(_docstring(conv_norm_act.ConvNormAct)[:1]))  # fmt: skip
     page.heading("Pooling (subsampling)")
+    page.image(guide.figure(page, "pooling"), "2x2 max pooling of a 4x4 map")
     page.para("A window's maximum (max pooling) or mean (average pooling) replaces it, "
               "shrinking the map and making the features tolerant to small shifts. "
               "LeNet-5's subsampling layers learn a scale and a bias per map: "
               f"keyarch.models.lenet.{lenet.Subsampling.__name__}: "
               + " ".join(_docstring(lenet.Subsampling)))  # fmt: skip
     page.heading("The RNN cell")
+    page.image(guide.figure(page, "rnn-cell"), "the RNN cell and its state fed back")
     page.para("A recurrent layer applies one learned transformation at every time step, to the "
               "step's input and to its own previous state (Elman 1990). "
               f"keyarch.layers.recurrent.{recurrent.RNNCell.__name__}: "
               + " ".join(_docstring(recurrent.RNNCell)))  # fmt: skip
     page.code(_equations(recurrent, "Elman (1990)", "Hochreiter"))
     page.heading("The LSTM cell")
+    page.image(guide.figure(page, "lstm-cell"), "the LSTM cell's gates and cell state")
     page.para(f"keyarch.layers.recurrent.{recurrent.LSTMCell.__name__}: "
               + " ".join(_docstring(recurrent.LSTMCell))
               + " The gates, as the code computes them (its module docstring):")  # fmt: skip

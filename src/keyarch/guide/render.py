@@ -21,7 +21,12 @@ th { background: #f2f2f8; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; }
 pre { background: #f6f6f6; padding: 0.5rem; overflow-x: auto; }
-p, li { overflow-wrap: anywhere; }  /* a long address wraps on a phone */
+p, li { overflow-wrap: anywhere; }
+.columns { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start;
+           width: min(94vw, 92rem); margin-left: calc(50% - min(47vw, 46rem)); }
+.columns > div { flex: 1 1 24rem; min-width: 0; }  /* wraps below on a narrow window */
+.columns > div:last-child { flex: 0 1 auto; max-width: 40rem; }  /* the table; code beside */
+.columns pre { font-size: 0.8rem; }  /* a long address wraps on a phone */
 """
 
 
@@ -47,8 +52,12 @@ class Page:
     def image(self, src: str, alt: str) -> None:
         self.blocks.append(("image", src, alt))
 
-    def code(self, lines: list[str]) -> None:
-        self.blocks.append(("code", lines))
+    def code(self, lines: list[str], language: str = "bash") -> None:
+        self.blocks.append(("code", lines, language))
+
+    def columns(self, *columns: list[tuple]) -> None:
+        """Blocks side by side (each column a list of blocks such as ``("para", parts)``)."""
+        self.blocks.append(("columns", *columns))
 
     def relative(self, target: str) -> str:
         """``target`` (a path from the site's root) as seen from this page."""
@@ -71,14 +80,9 @@ def _numeric(cell: Text) -> bool:
     return bool(text) and text.replace(",", "").replace(".", "").replace("%", "").isdigit()
 
 
-def to_html(page: Page, nav: list[tuple[str, str]]) -> str:
-    links = " · ".join(_html_text((text, page.relative(href)), ".html") for text, href in nav)
-    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>{html.escape(page.title)} · keyarch guide</title>",
-           f'<link rel="stylesheet" href="{page.relative("style.css")}">', "</head>", "<body>",
-           f"<nav>{links}</nav>", f"<h1>{html.escape(page.title)}</h1>"]  # fmt: skip
-    for block in page.blocks:
+def _html_blocks(blocks: list[tuple]) -> list[str]:
+    out: list[str] = []
+    for block in blocks:
         kind = block[0]
         if kind == "heading":
             _, level, text = block
@@ -104,6 +108,22 @@ def to_html(page: Page, nav: list[tuple[str, str]]) -> str:
             out.append(f'<p><img src="{html.escape(src)}" alt="{html.escape(alt)}"></p>')
         elif kind == "code":
             out.append("<pre><code>" + html.escape("\n".join(block[1])) + "</code></pre>")
+        elif kind == "columns":  # side by side on a wide window, one above the other on a narrow
+            out.append('<div class="columns">')
+            for column in block[1:]:
+                out += ["<div>", *_html_blocks(column), "</div>"]
+            out.append("</div>")
+    return out
+
+
+def to_html(page: Page, nav: list[tuple[str, str]]) -> str:
+    links = " · ".join(_html_text((text, page.relative(href)), ".html") for text, href in nav)
+    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{html.escape(page.title)} · keyarch guide</title>",
+           f'<link rel="stylesheet" href="{page.relative("style.css")}">', "</head>", "<body>",
+           f"<nav>{links}</nav>", f"<h1>{html.escape(page.title)}</h1>"]  # fmt: skip
+    out += _html_blocks(page.blocks)
     out += ["</body>", "</html>", ""]
     return "\n".join(out)
 
@@ -117,9 +137,9 @@ def _md_text(part: Text) -> str:
     return part
 
 
-def to_markdown(page: Page) -> str:
-    out = [f"# {page.title}", ""]
-    for block in page.blocks:
+def _md_blocks(blocks: list[tuple]) -> list[str]:
+    out: list[str] = []
+    for block in blocks:
         kind = block[0]
         if kind == "heading":
             out += ["#" * block[1] + " " + block[2], ""]
@@ -137,5 +157,13 @@ def to_markdown(page: Page) -> str:
         elif kind == "image":
             out += [f"![{block[2]}]({block[1]})", ""]
         elif kind == "code":
-            out += ["```bash", *block[1], "```", ""]
-    return "\n".join(out)
+            language = block[2] if len(block) > 2 else "bash"
+            out += [f"```{language}", *block[1], "```", ""]
+        elif kind == "columns":
+            for column in block[1:]:
+                out += _md_blocks(column)
+    return out
+
+
+def to_markdown(page: Page) -> str:
+    return "\n".join([f"# {page.title}", "", *_md_blocks(page.blocks)])

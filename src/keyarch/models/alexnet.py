@@ -64,6 +64,12 @@ register = model_registrar(
     ),
 )
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Figure 2 and section 3.5 (the paper has no table)": ("alexnet_two_tower",),
+}
+
 
 class AlexNet(MultilayerHead, ImageClassifier):
     """Five convolutional layers (conv1..conv5) and three fully connected (fc6..fc8).

@@ -55,6 +55,12 @@ PAPER = Paper(
 )
 register = model_registrar(family="BN-Inception", paper=PAPER, input_size=(3, 224, 224))
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Figure 5": ("FIGURE_5",),
+}
+
 
 @dataclass(frozen=True)
 class Row:

@@ -45,6 +45,12 @@ PAPER = Paper(
 )
 register = model_registrar(family="DenseNet", paper=PAPER, input_size=(3, 224, 224))
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Table 1": ("IMAGENET_TABLE",),
+}
+
 # Table 1: growth rate k, layers per dense block, channels of the first convolution.
 IMAGENET_TABLE: dict[int, tuple[int, tuple[int, ...], int]] = {
     121: (32, (6, 12, 24, 16), 64),

@@ -71,6 +71,12 @@ register = model_registrar(
     deviations=("Ceil-mode max pooling, as in the paper's Caffe model.",),
 )
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Table 1": ("INCEPTION_TABLE", "PAPER_VARIANT"),
+}
+
 
 @dataclass(frozen=True)
 class InceptionRow:

@@ -54,6 +54,12 @@ PAPER = Paper(
 )
 register = model_registrar(family="Inception", paper=PAPER, input_size=(3, 299, 299))
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Table 1 (as released)": ("InceptionV3.__init__",),
+}
+
 
 class InceptionFigure5(nn.Module):
     """35x35 grid (Figure 5): the 5x5 branch, and a 5x5 factorised into two 3x3."""

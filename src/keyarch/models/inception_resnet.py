@@ -31,6 +31,13 @@ from keyarch.registry import Metric, model_registrar
 
 register = model_registrar(family="Inception-ResNet", paper=PAPER, input_size=(3, 299, 299))
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Figure 15 (Inception-ResNet-v1)": ("REPEATS_V1",),
+    "Figures 16-19 (Inception-ResNet-v2, as released)": ("REPEATS",),
+}
+
 # Inception-ResNet-v1, Figure 15: (blocks, residual scale) per grid.
 REPEATS_V1 = {"a": (5, 0.17), "b": (10, 0.10), "c": (5, 0.20)}
 

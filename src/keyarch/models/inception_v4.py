@@ -41,6 +41,13 @@ PAPER = Paper(
 )
 register = model_registrar(family="Inception-v4", paper=PAPER, input_size=(3, 299, 299))
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Table 1 (Reduction-A's k, l, m, n)": ("REDUCTION_A",),
+    "Figure 9": ("InceptionV4.__init__",),
+}
+
 # Table 1: the filter-bank sizes k, l, m, n of Reduction-A for each network.
 REDUCTION_A = {
     "inception_v4": (192, 224, 256, 384),

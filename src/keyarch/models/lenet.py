@@ -46,6 +46,13 @@ PAPER = Paper(
 )
 register = model_registrar(family="LeNet", paper=PAPER, input_size=(1, 32, 32))
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Table I (which S2 maps feed each C3 map)": ("C3_CONNECTIONS",),
+    "Figure 2 (the layers)": ("LeNet5.__init__",),
+}
+
 # Table I: which of S2's six maps each of C3's sixteen maps is connected to.
 C3_CONNECTIONS: tuple[tuple[int, ...], ...] = (
     (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (4, 5, 0), (5, 0, 1),  # 3 contiguous

@@ -81,6 +81,12 @@ register = model_registrar(
     ),
 )
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Table 1": ("STEM_CHANNELS", "TABLE_1"),
+}
+
 
 @dataclass(frozen=True)
 class SeparableRow:

@@ -77,6 +77,12 @@ register = model_registrar(
     ),
 )
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Table 2": ("FIRST_CONV", "TABLE_2", "LAST_CONV"),
+}
+
 
 @dataclass(frozen=True)
 class BottleneckRow:

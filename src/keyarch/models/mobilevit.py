@@ -72,6 +72,12 @@ register = model_registrar(
     ),
 )
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Table 4": ("CONFIGS",),
+}
+
 PATCH_SIZE = 2  # h = w = 2 at every level (section 3.1 and Table 4)
 NUM_HEADS = 4  # not in the paper: the released models' value
 MLP_RATIO = 2  # the MLP of each transformer layer is 2d wide (appendix A)

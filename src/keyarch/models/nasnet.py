@@ -130,6 +130,13 @@ register = model_registrar(
     family="NASNet", paper=PAPER, input_size=(3, 224, 224), deviations=DEVIATIONS
 )
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Figure 4 (the cells)": ("NORMAL_CELL", "REDUCTION_CELL"),
+    "Tables 2 and 3 (N @ penultimate filters)": ("MOBILE", "LARGE"),
+}
+
 H_I, H_PREV = "h_i", "h_i-1"  # the previous cell's output, and the one before it
 BN_EPS = 1e-3  # the released TensorFlow models'
 

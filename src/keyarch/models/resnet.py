@@ -53,6 +53,12 @@ PAPER = Paper(
 )
 register = model_registrar(family="ResNet", paper=PAPER, input_size=(3, 224, 224))
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Table 1": ("IMAGENET_TABLE",),
+}
+
 
 @dataclass(frozen=True)
 class Stage:

@@ -39,6 +39,12 @@ PAPER = Paper(
 )
 register = model_registrar(family="SE-ResNet", paper=PAPER, input_size=(3, 224, 224))
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Table 1 (ResNet-50's layout with an SE block per bottleneck)": ("SEBottleneck", "_se_resnet"),
+}
+
 
 class SEBottleneck(Bottleneck):
     """Figure 3 (right): a ResNet bottleneck whose residual is rescaled by an SE block

@@ -67,6 +67,12 @@ register = model_registrar(
         _GLOROT,
     ),
 )
+
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Table 1": ("VGG_CONFIGS",),
+}
 # The 32x32 member: its head pools to 1x1, so the 7x7 pooling note does not apply.
 register_cifar = model_registrar(
     family="VGG", paper=PAPER, input_size=(3, 32, 32), deviations=(_GLOROT,)

@@ -45,6 +45,12 @@ PAPER = Paper(
 )
 register = model_registrar(family="Xception", paper=PAPER, input_size=(3, 299, 299))
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Figure 5": ("ENTRY_FLOW", "MIDDLE_FLOW", "EXIT_FLOW", "EXIT_CONVS"),
+}
+
 
 @dataclass(frozen=True)
 class BlockSpec:

@@ -61,6 +61,12 @@ PAPER = Paper(
 )
 register = model_registrar(family="ZFNet", paper=PAPER, input_size=(3, 224, 224))
 
+# Where the paper lays the network out, and the names here that hold it (the guide
+# shows them beside the layers keyarch builds from them).
+PAPER_TABLES = {
+    "Figure 3 (the paper has no table)": ("zfnet",),
+}
+
 
 def init_as_in_paper(model: AlexNet) -> None:
     """Section 3: "All weights are initialized to 10^-2 and biases are set to 0", read as
