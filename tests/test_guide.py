@@ -248,3 +248,16 @@ def test_the_primitives_have_their_diagrams(site):
     for link in figures:
         svg = (out / link).read_text(encoding="utf-8")
         assert svg.startswith("<svg") and "<title>" in svg and svg.count("<") > 20, link
+
+
+def test_every_paper_address_is_linked_as_the_card_gives_it(site):
+    """A card's addresses are links to exactly those addresses (none gains a suffix, none
+    hides inside another link's text)."""
+    from keyarch.registry import model_card
+
+    out, pages = site
+    links = {link for page in pages for link in parsed(page).links}
+    cards = [model_card(n) for n in [*list_models(), "show_and_tell"]]
+    for card in cards:
+        for address in re.findall(r"https?://[^\s)]+", card.url):
+            assert address in links, (card.name, address)

@@ -9,6 +9,7 @@ result that has not been run says "not measured".
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -25,11 +26,17 @@ def default_results() -> Path | None:
     return docs if (docs / "experiments").is_dir() else None
 
 
+def cite(card) -> list:
+    """The paper as the card gives it, each address a link."""
+    addresses = [(part, part) if part.startswith("http") else part
+                 for part in re.split(r"(https?://[^\s)]+)", card.url) if part]  # fmt: skip
+    return [f"{card.title} ({card.authors}, {card.year}): ", *addresses]
+
+
 def tell_card(page: Page, card, where: str = "", note: str = "") -> None:
     """A card as the seed guide tells an architecture: the paper, then main ideas, why it
     is important and a brief description."""
-    page.para(f"{card.title} ({card.authors}, {card.year}): ", (card.url, card.url.split()[0]),
-              f". {where}".rstrip() if where else ".")  # fmt: skip
+    page.para(*cite(card), f". {where}".rstrip() if where else ".")
     if note:
         page.para(note)
     page.heading("Main ideas")
@@ -192,6 +199,14 @@ class Guide:
         where = f"Section {section.number} of the seed guide" if section.number else \
             "Beyond the seed guide"  # fmt: skip
         tell_card(page, model_card(section.lead), f"{where}.", section.note)
+        told = {model_card(section.lead).url}
+        for name in names:  # a second paper on the page (BN-Inception beside Inception-v3)
+            card = model_card(name)
+            if card.url not in told:
+                told.add(card.url)
+                page.heading(f"Also on this page: {card.family} ({name})")
+                page.para(*cite(card), ".")
+                page.bullets(list(card.main_ideas))
         page.heading("The variants keyarch builds")
         page.para("Parameters and multiply-accumulates at each model's default input, counted "
                   "by keyarch on the meta device (keyarch list).")  # fmt: skip

@@ -78,6 +78,11 @@ def primitives_page(guide) -> Page:
     page.heading("The recurrent models keyarch trains")
     names = [n for family in ("RNN", "LSTM") for n in guide.families.get(family, [])]
     guide.family_table(page, names)
+    from keyarch.guide.build import cite
+    from keyarch.registry import model_card
+
+    for name in names:
+        page.para(f"{name}: ", *cite(model_card(name)), ".")
     page.heading("Experiments")
     page.table(["experiment", "claim", "verdict"], guide.experiment_rows(page, "primitives"))
     return page

@@ -68,7 +68,8 @@ class Page:
 def _html_text(part: Text, suffix: str) -> str:
     if isinstance(part, tuple):
         text, href = part
-        if href.endswith("#") or "." not in href.rsplit("/", 1)[-1]:
+        internal = not href.startswith(("http://", "https://"))
+        if internal and (href.endswith("#") or "." not in href.rsplit("/", 1)[-1]):
             href = href.rstrip("#") + suffix
         return f'<a href="{html.escape(href)}">{html.escape(text)}</a>'
     return html.escape(part)
@@ -131,7 +132,7 @@ def to_html(page: Page, nav: list[tuple[str, str]]) -> str:
 def _md_text(part: Text) -> str:
     if isinstance(part, tuple):
         text, href = part
-        if "." not in href.rsplit("/", 1)[-1]:
+        if not href.startswith(("http://", "https://")) and "." not in href.rsplit("/", 1)[-1]:
             href += ".md"
         return f"[{text}]({href})"
     return part
