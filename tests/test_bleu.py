@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from keyarch.train.bleu import corpus_bleu, tokenize
+from keyarch.data.tokenizer import tokenize
+from keyarch.metrics.bleu import corpus_bleu
 
 CAPTIONS = {
     "1": (["A small red circle, left of a large blue square.", "a red circle beside a blue square",

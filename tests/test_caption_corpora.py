@@ -141,9 +141,9 @@ def test_image_files_are_read_batch_by_batch(tmp_path, monkeypatch):
 def test_a_captioner_trains_on_a_corpus_in_its_real_layout(tmp_path, dataset, monkeypatch):
     from keyarch.data.caption_corpora import ImageFiles
     from keyarch.train import TrainConfig, get_recipe, train
-    from keyarch.train import captioning as task_module
-    from keyarch.train.captioning import CaptionSettings
     from keyarch.train.recipes import override
+    from keyarch.train.tasks import captioning as task_module
+    from keyarch.train.tasks.captioning import CaptionSettings
 
     root = tmp_path / "data"
     if dataset == "coco":
@@ -165,7 +165,7 @@ def test_a_captioner_trains_on_a_corpus_in_its_real_layout(tmp_path, dataset, mo
         prepared.append(prepare(*args))
         return prepared[-1]
 
-    monkeypatch.setattr("keyarch.train.engine.prepare_caption_data", keep)
+    monkeypatch.setattr("keyarch.train.tasks.captioning.prepare_caption_data", keep)
     recipe = override(get_recipe("show-and-tell-synthetic"), epochs=1, batch_size=4)
     settings = CaptionSettings(image_size=32, embed_size=16, hidden_size=16, min_count=1,
                                beam_size=2)  # fmt: skip

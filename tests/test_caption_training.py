@@ -12,8 +12,9 @@ from safetensors.torch import load_file
 
 from conftest import cli_status
 from keyarch.train import TrainConfig, get_recipe, train
-from keyarch.train.captioning import CaptionSettings, load_captioner
 from keyarch.train.recipes import override
+from keyarch.train.tasks.captioning import CaptionSettings
+from keyarch.train.trained_captioner import load_captioner
 
 SMALL = CaptionSettings(image_size=32, embed_size=32, hidden_size=32, min_count=1, beam_size=2)
 
@@ -83,7 +84,7 @@ def test_eval_scores_the_split_as_the_run_did_and_predict_captions_files(tmp_pat
 
 
 def test_resume_after_a_crash_gives_the_weights_of_an_uninterrupted_run(tmp_path, monkeypatch):
-    from keyarch.train.captioning import CaptioningTask
+    from keyarch.train.tasks.captioning import CaptioningTask
 
     train(small_config(tmp_path, "whole"))
     evaluate = CaptioningTask.evaluate
@@ -112,8 +113,8 @@ def test_resume_after_a_crash_gives_the_weights_of_an_uninterrupted_run(tmp_path
 
 def test_a_frozen_encoder_is_not_trained_and_a_fine_tuned_one_learns_at_its_own_rate(tmp_path):
     from keyarch.data.vocabulary import Vocabulary
-    from keyarch.train.captioning import build_captioner
-    from keyarch.train.engine import _optimizer
+    from keyarch.train.optimizers import build_optimizer as _optimizer
+    from keyarch.train.tasks.captioning import build_captioner
 
     frozen = CaptionSettings(**{**SMALL.__dict__, "freeze_encoder": True})
     train(small_config(tmp_path, "frozen", caption=frozen, seed=3))
@@ -261,7 +262,7 @@ def test_two_phase_fine_tuning_freezes_the_encoder_first_and_resumes_in_its_phas
 
     # stopped after the frozen epoch and resumed: the same weights as the whole run
     seen.clear()
-    from keyarch.train.captioning import CaptioningTask
+    from keyarch.train.tasks.captioning import CaptioningTask
 
     evaluate, calls = CaptioningTask.evaluate, []
 

@@ -12,8 +12,9 @@ import keyarch
 from keyarch.data.batch_augment import _resized_crop_windows
 from keyarch.models.base import AuxiliaryOutputs
 from keyarch.registry import list_models, model_card
-from keyarch.train.engine import _create, _optimizer
+from keyarch.train.optimizers import build_optimizer as _optimizer
 from keyarch.train.recipes import default_recipe, get_recipe
+from keyarch.train.tasks.classification import create_for_recipe as _create
 
 
 def _depthwise(model: torch.nn.Module) -> list[torch.nn.Conv2d]:

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 import keyarch
-from keyarch.analysis.fuse import count_batch_norms, fuse
+from keyarch.models.fuse import count_batch_norms, fuse
 
 
 def _size_class(name: str):
@@ -73,7 +73,7 @@ class _Wrong(torch.nn.Module):
 
 
 def test_a_frozen_graph_that_changes_the_outputs_is_refused_and_the_shape_runs_eagerly():
-    from keyarch.analysis.fuse import _Frozen
+    from keyarch.models.fuse import _Frozen
 
     fused = fuse(keyarch.create_model("lenet5_modern").eval())
     frozen = _Frozen(_Wrong(fused), fused)

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from keyarch.train.engine import _create, _optimizer
 from keyarch.train.optimizers import RMSpropTF, renormalise_filters_
+from keyarch.train.optimizers import build_optimizer as _optimizer
 from keyarch.train.recipes import (
     LENET_MEAN,
     LENET_STD,
@@ -15,6 +15,7 @@ from keyarch.train.recipes import (
     get_recipe,
     override,
 )
+from keyarch.train.tasks.classification import create_for_recipe as _create
 
 
 def test_step_schedule_divides_at_the_milestones():

@@ -3,9 +3,9 @@ captions, and the baselines every captioning report sets beside the model."""
 
 import pytest
 
-from keyarch.data.scene_scores import read_caption, scene_scores, score_caption
 from keyarch.data.synthetic_captions import Scene, SyntheticCaptions, Thing, captions
-from keyarch.train.caption_baselines import baseline_scores, blind_caption, reversed_captions
+from keyarch.metrics.caption_baselines import baseline_scores, blind_caption, reversed_captions
+from keyarch.metrics.scenes import read_caption, scene_scores, score_caption
 
 CIRCLE, SQUARE = Thing("red", "circle", "small"), Thing("blue", "square", "large")
 LEFT = Scene((CIRCLE, SQUARE), "left of")

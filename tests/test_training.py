@@ -313,7 +313,8 @@ def test_a_collective_refuses_a_tensor_that_is_not_on_the_training_device():
 def test_every_tensor_the_loop_hands_to_collectives_is_on_the_training_device(
     tmp_path, monkeypatch
 ):
-    from keyarch.train import distributed, engine, tasks
+    from keyarch.train import distributed, engine
+    from keyarch.train.tasks import classification as tasks
 
     seen = []
     real = distributed.sum_across

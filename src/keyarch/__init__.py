@@ -19,7 +19,7 @@ _EXPORTS = {
     "ModelCard": "keyarch.registry",
     "Paper": "keyarch.registry",
     "create_model": "keyarch.registry",
-    "fuse": "keyarch.analysis.fuse",
+    "fuse": "keyarch.models.fuse",
     "list_models": "keyarch.registry",
     "model_card": "keyarch.registry",
 }

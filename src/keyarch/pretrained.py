@@ -376,7 +376,7 @@ def classify_files(model: nn.Module, paths: list[str], top_k: int = 5):
     weights = getattr(model, "pretrained_weights", None)
     if weights is None:
         raise BadInput("classify_files needs a model built with pretrained=True")
-    from keyarch.analysis.fuse import fuse
+    from keyarch.models.fuse import fuse
 
     if top_k > len(weights.classes):
         raise BadInput(f"--top-k {top_k}: {model.card.name}'s weights know "

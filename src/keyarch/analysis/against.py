@@ -178,7 +178,7 @@ def logit_difference(reference: nn.Module, ours: nn.Module, x: torch.Tensor) -> 
     to several percent, which would hide a real mismatch or invent one."""
     import copy
 
-    from keyarch.analysis.fuse import fuse
+    from keyarch.models.fuse import fuse
 
     x = x.double()
     with torch.inference_mode():
@@ -230,7 +230,7 @@ def compare(
     """
     import copy
 
-    from keyarch.analysis.fuse import compile_frozen, fuse
+    from keyarch.models.fuse import compile_frozen, fuse
     from keyarch.registry import model_card
 
     ours, reference = paired_models(name, source)

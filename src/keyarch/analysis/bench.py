@@ -221,7 +221,7 @@ def training_step(
 def build_model(name: str, settings: BenchSettings, device: torch.device | str) -> nn.Module:
     """The model inference is timed on: in eval mode, in the run's dtype and layout,
     folded by ``keyarch.fuse`` with ``fused``."""
-    from keyarch.analysis.fuse import fuse
+    from keyarch.models.fuse import fuse
     from keyarch.registry import create_model
 
     model = create_model(name).to(device=device, dtype=DTYPES[settings.dtype]).eval()

@@ -185,7 +185,7 @@ def _size(size: Sequence[int]) -> str:
 def check_threads(threads: int | None, flag: str = "--threads", *, workers: int = 0) -> None:
     """Refuse more compute threads (plus ``workers`` loader processes) than this process's
     cores: an oversubscribed machine measures and trains slower than it is."""
-    from keyarch.train.data import usable_cores
+    from keyarch.train.devices import usable_cores
 
     cores = usable_cores()
     if threads is not None and threads + workers > cores:

@@ -219,7 +219,7 @@ def _set_threads(args) -> None:
 
     from keyarch.analysis.inputs import check_threads
     from keyarch.errors import BadInput
-    from keyarch.train.data import usable_cores
+    from keyarch.train.devices import usable_cores
 
     check_threads(args.threads)
     args.threads = args.threads or usable_cores()

@@ -102,7 +102,7 @@ def run_train(args: argparse.Namespace) -> int:
     from keyarch.errors import BadInput
     from keyarch.registry import model_card
     from keyarch.train import TrainConfig, default_recipe, get_recipe, train
-    from keyarch.train.captioning import CaptionSettings
+    from keyarch.train.tasks.captioning import CaptionSettings
 
     card = model_card(args.encoder)  # an unknown name is named here, with suggestions
     if card.task != "image-classification":
@@ -137,7 +137,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from keyarch.train.captioning import caption_files, load_captioner
+    from keyarch.train.trained_captioner import caption_files, load_captioner
 
     model, vocabulary, metadata = load_captioner(args.weights)
     for path, words in caption_files(
@@ -156,7 +156,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     from keyarch.analysis.inputs import check_threads
     from keyarch.outputs import atomic_write, check_file
-    from keyarch.train.captioning import evaluate_weights
+    from keyarch.train.trained_captioner import evaluate_weights
 
     for flag, path in (("--out", args.out), ("--grid", args.grid)):
         if path is not None:
@@ -174,8 +174,8 @@ def run_eval(args: argparse.Namespace) -> int:
         length_penalty=args.length_penalty,
         grid=args.grid,
     )
-    from keyarch.data.scene_scores import SCORES as SCENE_SCORES
-    from keyarch.train.captioning import final_split_line
+    from keyarch.metrics.captions import final_split_line
+    from keyarch.metrics.scenes import SCORES as SCENE_SCORES
 
     scores = result["scores"]
     print(

@@ -59,7 +59,10 @@ def add(commands) -> None:
     parser.add_argument(
         "--dataset",
         choices=DATASETS,
-        help=choices_help("default: mnist for one-channel models, else cifar10", DATASETS),
+        help=choices_help(
+            "default: mnist for one-channel models, task-2c for the recurrent models, else cifar10",
+            DATASETS,
+        ),
     )
     parser.add_argument("--data-dir", help="where datasets are (then $KEYARCH_DATA, the cache)")
     add_run_options(parser)
@@ -172,22 +175,25 @@ def run_options(args: argparse.Namespace, recipe) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     from keyarch.registry import model_card
-    from keyarch.train import TrainConfig, default_recipe, get_recipe, train
+    from keyarch.train import TrainConfig, get_recipe, train
+    from keyarch.train.tasks import default_task, task_class
 
-    card = model_card(args.name)
-    dataset = args.dataset or ("mnist" if card.input_size[0] == 1 else "cifar10")
-    recipe = (
-        get_recipe(args.recipe) if args.recipe else default_recipe(card.family, dataset, args.name)
+    task = default_task(args.name)  # image or sequence classification, from the card
+    asked = get_recipe(args.recipe) if args.recipe else None
+    planned = task_class(task)(  # the task's default dataset and recipe, before the flags
+        TrainConfig(model=args.name, dataset=args.dataset, recipe=asked, task=task),
+        model_card(args.name),
     )
     config = TrainConfig(
         model=args.name,
-        dataset=dataset,
+        task=task,
+        dataset=planned.dataset,
         data_dir=args.data_dir,
         download=not args.no_download,
         image_size=args.image_size,
         # the embedded MNIST subset stands in only when the user named no data at all
         allow_embedded=args.dataset is None and args.data_dir is None,
-        **run_options(args, recipe),
+        **run_options(args, planned.recipe),
     )
     train(config)
     return 0

@@ -40,8 +40,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from keyarch.data.catalog import AUGMENTATIONS
 from keyarch.errors import BadInput
-from keyarch.train.recipes import AUGMENTATIONS
 
 RANDOM_KINDS = tuple(kind for kind in AUGMENTATIONS if kind not in ("none", "pad"))
 # how far from 1 the photometric enhancement factors go, per augmentation

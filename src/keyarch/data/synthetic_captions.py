@@ -19,7 +19,7 @@ saw, in two ways:
   validation or test image shows.
 
 Since the scenes are known, captions are scored by what they say as well as by BLEU
-(``keyarch.data.scene_scores``).
+(``keyarch.metrics.scenes``).
 
 Everything is a pure function of the seed: the same seed gives the same images, captions
 and splits on every machine.

@@ -17,8 +17,8 @@ from torch import nn
 from torchvision.transforms import v2
 
 from keyarch.data.batch_augment import PHOTOMETRIC_RANGE, photometric, photometric_parameters
+from keyarch.data.catalog import AUGMENTATIONS
 from keyarch.errors import BadInput, BadType
-from keyarch.train.recipes import AUGMENTATIONS
 
 
 def fit_pca_lighting(

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
+from keyarch.data.tokenizer import tokenize
 from keyarch.errors import BadInput
-from keyarch.train.bleu import tokenize
 
 PAD, START, END, UNKNOWN = "<pad>", "<start>", "<end>", "<unk>"
 MIN_WORD_COUNT = 4

@@ -1,4 +1,5 @@
-"""The papers' claims as experiments anyone reruns: one module each, ``run() -> Report``.
+"""The papers' claims as experiments anyone reruns: one module each, holding its ``CLAIM``,
+its ``PROFILES`` and ``measure(trial) -> Report`` (``keyarch.experiments.frame``).
 
 ``keyarch experiment NAME [--profile quick|full] [--seeds N] --out DIR`` runs one and
 writes its report folder (``keyarch.experiments.report``). ``quick`` profiles run in
@@ -49,7 +50,9 @@ def run_experiment(name: str, profile: str = "quick", seeds: int | None = None,
     if data_dir is not None and name in GENERATED:
         raise BadInput(f"--data-dir {data_dir}: {name} generates its data and reads no dataset; "
                        "drop --data-dir")  # fmt: skip
-    return module.run(profile=profile, seeds=seeds, out=out, data_dir=data_dir)
+    from keyarch.experiments.frame import Trial
+
+    return module.measure(Trial(module.CLAIM, module.PROFILES, profile, seeds, out, data_dir))
 
 
 def experiment_module(name: str):

@@ -19,20 +19,22 @@ The 10-crop effect is read from the full network's own runs (centre crop against
 from __future__ import annotations
 
 import statistics
-import time
 from dataclasses import replace
 
-from keyarch.experiments.report import (
-    Report,
-    describe,
-    judge,
-    pyplot,
-    save_figure,
-    spread,
-    verdict_from,
-)
-from keyarch.experiments.training import Runs, slug
+from keyarch.experiments.frame import Claim, Trial, subset_phrase
+from keyarch.experiments.report import Report, pyplot, save_figure
+from keyarch.experiments.training import slug
+from keyarch.experiments.verdicts import describe, judge, spread, verdict_from
 from keyarch.train.recipes import get_recipe
+
+CLAIM = Claim(
+    name="alexnet-tricks",
+    claim="Overlapping pooling (-0.4 points of top-1 error), PCA colour noise (over -1 "
+    "point), local response normalisation (-1.4 points; 13 % -> 11 % on CIFAR-10) and "
+    "dropout (against substantial overfitting) each help AlexNet; test-time averaging "
+    "over 10 crops is used.",
+    source="Krizhevsky, Sutskever and Hinton 2012, sections 3.3, 3.4, 4.1 and 4.2",
+)
 
 # variant -> (model options, recipe changes, the paper's reduction of top-1 error in points
 # when the choice is used, where it gives one)
@@ -78,11 +80,23 @@ def dropout_part(effect: list[float], test: list[float], train: list[float]) -> 
                "overfitting for dropout to prevent")  # fmt: skip
 
 
-def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=None) -> Report:
-    settings = PROFILES[profile]
-    seeds = seeds or settings["seeds"]
-    started = time.perf_counter()
-    runs = Runs(out, data_dir)
+def _plot(out, rows, labels) -> str:
+    figure, axis = pyplot().subplots(figsize=(7, 3.8))
+    for index, label in enumerate(labels):
+        errors = [r["test_error_percent"] for r in rows if r["variant"] == label]
+        axis.scatter([statistics.mean(errors)], [index], color="C0", zorder=3)
+        axis.plot([min(errors), max(errors)], [index, index], color="C0")
+    axis.set_yticks(range(len(labels)), labels)
+    axis.invert_yaxis()
+    axis.set(xlabel="test error (%): mean and range over seeds",
+             title="AlexNet's choices, one switched off at a time")  # fmt: skip
+    axis.grid(alpha=0.3, axis="x")
+    return save_figure(figure, out, "test_error.png")
+
+
+def measure(trial: Trial) -> Report:
+    settings, seeds, out = trial.settings, trial.seeds, trial.out
+    runs = trial.runs
     rows = []
     for label in settings["variants"]:
         options, changes, _ = VARIANTS[label]
@@ -146,50 +160,17 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
     # the whole claim has a part per choice switched off and one for 10 crops
     verdict = verdict_from([sign for sign, _ in parts], parts=len(VARIANTS))
     reason = "; ".join(text for _, text in parts) + "."
-    if profile == "quick":
+    if trial.profile == "quick":
         reason += " (quick profile: a few epochs on a subset)"
     figures = [_plot(out, rows, settings["variants"])] if out is not None else []
-    return Report(
-        name="alexnet-tricks",
-        claim="Overlapping pooling (-0.4 points of top-1 error), PCA colour noise (over -1 "
-        "point), local response normalisation (-1.4 points; 13 % -> 11 % on CIFAR-10) and "
-        "dropout (against substantial overfitting) each help AlexNet; test-time averaging "
-        "over 10 crops is used.",
-        source="Krizhevsky, Sutskever and Hinton 2012, sections 3.3, 3.4, 4.1 and 4.2",
-        setup=(
-            "CIFAR-10 (JPEG)"
-            + (
-                f", a fixed subset of {settings['train_limit']:,} training images"
-                if settings["train_limit"]
-                else ""
-            )  # fmt: skip
-            + f"; `alexnet_cifar` (`keyarch info alexnet_cifar`), recipe `alexnet-paper` "
-            f"for {settings['epochs']} epochs with the rate divided by 10 after two thirds "
-            "(assumed for the budget), crops of 32 from 37 and flips, PCA colour noise, "
-            "10-crop testing beside the centre crop. One change per row; its effect is the "
-            "test error minus the full network's, seed by seed; mean ± sd (range) over "
-            "seeds. Each run is a run folder under `runs/`." + runs.note()
-        ),
-        profile=profile,
-        seeds=seeds,
-        rows=rows,
-        result="\n\n" + "\n".join(table),
-        verdict=verdict,
-        reason=reason,
-        figures=figures,
-        wall_seconds=time.perf_counter() - started,
+    setup = (
+        "CIFAR-10 (JPEG)"
+        + subset_phrase(settings["train_limit"])
+        + f"; `alexnet_cifar` (`keyarch info alexnet_cifar`), recipe `alexnet-paper` "
+        f"for {settings['epochs']} epochs with the rate divided by 10 after two thirds "
+        "(assumed for the budget), crops of 32 from 37 and flips, PCA colour noise, "
+        "10-crop testing beside the centre crop. One change per row; its effect is the "
+        "test error minus the full network's, seed by seed; mean ± sd (range) over "
+        "seeds. Each run is a run folder under `runs/`."
     )
-
-
-def _plot(out, rows, labels) -> str:
-    figure, axis = pyplot().subplots(figsize=(7, 3.8))
-    for index, label in enumerate(labels):
-        errors = [r["test_error_percent"] for r in rows if r["variant"] == label]
-        axis.scatter([statistics.mean(errors)], [index], color="C0", zorder=3)
-        axis.plot([min(errors), max(errors)], [index, index], color="C0")
-    axis.set_yticks(range(len(labels)), labels)
-    axis.invert_yaxis()
-    axis.set(xlabel="test error (%): mean and range over seeds",
-             title="AlexNet's choices, one switched off at a time")  # fmt: skip
-    axis.grid(alpha=0.3, axis="x")
-    return save_figure(figure, out, "test_error.png")
+    return trial.report(setup, rows, (table, verdict, reason), figures)

@@ -27,21 +27,24 @@ beats frozen, and two-phase beats joint from the start, on test exact match.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
-from keyarch.experiments.report import (
-    Report,
-    describe,
-    interval,
-    judge,
-    pyplot,
-    save_figure,
-    spread,
-    verdict_from,
-)
-from keyarch.experiments.training import Runs, slug
+from keyarch.experiments.frame import Claim, Trial
+from keyarch.experiments.report import Report, pyplot, save_figure
+from keyarch.experiments.training import slug
+from keyarch.experiments.verdicts import describe, interval, judge, spread, verdict_from
 from keyarch.train.recipes import get_recipe
+
+CLAIM = Claim(
+    name="captioning-end-to-end",
+    claim="A captioner's CNN, pretrained on ImageNet, should be fine-tuned with the LSTM "
+    "only after the LSTM has trained with the CNN fixed: that beats keeping the CNN "
+    "fixed (as the 2015 paper did), and it beats fine-tuning both from the start, which "
+    "gave worse models.",
+    source="Vinyals, Toshev, Bengio and Erhan 2016, 'Show and Tell: Lessons learned "
+    "from the 2015 MSCOCO Image Captioning Challenge', section 5 (the CVPR 2015 paper "
+    "kept the CNN fixed)",
+)
 
 PROFILES = {
     # full: EfficientNet-Lite0 with its ImageNet weights (the one pretrained network to be
@@ -63,13 +66,11 @@ SPLITS = ("test", "novel")
 FROZEN, JOINT, TWO_PHASE = "frozen", "joint from the start", "two-phase"
 
 
-def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=None) -> Report:
-    from keyarch.train.captioning import CaptionSettings
+def measure(trial: Trial) -> Report:
+    from keyarch.train.tasks.captioning import CaptionSettings
 
-    settings = PROFILES[profile]
-    seeds = seeds or settings["seeds"]
-    started = time.perf_counter()
-    runs = Runs(out, data_dir)
+    settings, seeds, out = trial.settings, trial.seeds, trial.out
+    runs = trial.runs
     recipe = replace(get_recipe("show-and-tell-synthetic"), epochs=settings["epochs"])
     base = CaptionSettings(pretrained_encoder=settings["pretrained"],
                            image_size=settings["image_size"], embed_size=settings["hidden"],
@@ -146,48 +147,30 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
     reason = "; ".join(effects) + "."
     if seeds < 2:
         reason += " One seed has no spread: no part can be resolved."
-    if profile == "quick":
+    if trial.profile == "quick":
         reason += (" Quick profile: a small encoder from scratch (a frozen one is random), "
                    "a few epochs on a subset; the claim needs the full profile.")  # fmt: skip
     figures = [_plot(out, curves)] if out is not None else []
-    return Report(
-        name="captioning-end-to-end",
-        claim="A captioner's CNN, pretrained on ImageNet, should be fine-tuned with the LSTM "
-        "only after the LSTM has trained with the CNN fixed: that beats keeping the CNN "
-        "fixed (as the 2015 paper did), and it beats fine-tuning both from the start, which "
-        "gave worse models.",
-        source="Vinyals, Toshev, Bengio and Erhan 2016, 'Show and Tell: Lessons learned "
-        "from the 2015 MSCOCO Image Captioning Challenge', section 5 (the CVPR 2015 paper "
-        "kept the CNN fixed)",
-        setup=(
-            f"keyarch's synthetic captions ({settings['image_size']} px); scored with beam 3 "
-            "on `test` (scenes never seen in training) and `novel` (unseen colour-shape "
-            "pairs): exact match (the caption names every thing with its size, colour and "
-            "shape and the right relation), relation accuracy, BLEU-4. Encoder "
-            f"`{settings['encoder']}`"
-            + (" with its ImageNet weights" if settings["pretrained"] else " from scratch")
-            + f", LSTM of {settings['hidden']}, recipe `show-and-tell-synthetic` (Adam 2e-3, "
-            f"cosine, batch 64, clip 5) for {settings['epochs']} epochs; the encoder at 0.1x "
-            "the rate when trained. *two-phase*: the encoder frozen for the first "
-            f"{settings['frozen_epochs']} epochs (`--freeze-encoder-epochs`; assumed: im2txt "
-            "freezes a third of its run). Baselines (no training): *blind*, the one training "
-            "caption with the best BLEU-4 for every image; *reversed*, each image's first "
-            "reference with the relation turned round; *oracle*, the first reference scored "
-            "against the others (structural scores 1; its BLEU-4, against one reference fewer "
-            "than the model's, is not a ceiling)."
-            + (f" {settings['train_limit']:,} training images." if settings["train_limit"] else "")
-            + " Each run is a run folder under `runs/`; `keyarch caption eval` rereads it."
-            + runs.note()
-        ),
-        profile=profile,
-        seeds=seeds,
-        rows=rows,
-        result="\n\n" + "\n".join(table),
-        verdict=verdict,
-        reason=reason,
-        figures=figures,
-        wall_seconds=time.perf_counter() - started,
+    setup = (
+        f"keyarch's synthetic captions ({settings['image_size']} px); scored with beam 3 "
+        "on `test` (scenes never seen in training) and `novel` (unseen colour-shape "
+        "pairs): exact match (the caption names every thing with its size, colour and "
+        "shape and the right relation), relation accuracy, BLEU-4. Encoder "
+        f"`{settings['encoder']}`"
+        + (" with its ImageNet weights" if settings["pretrained"] else " from scratch")
+        + f", LSTM of {settings['hidden']}, recipe `show-and-tell-synthetic` (Adam 2e-3, "
+        f"cosine, batch 64, clip 5) for {settings['epochs']} epochs; the encoder at 0.1x "
+        "the rate when trained. *two-phase*: the encoder frozen for the first "
+        f"{settings['frozen_epochs']} epochs (`--freeze-encoder-epochs`; assumed: im2txt "
+        "freezes a third of its run). Baselines (no training): *blind*, the one training "
+        "caption with the best BLEU-4 for every image; *reversed*, each image's first "
+        "reference with the relation turned round; *oracle*, the first reference scored "
+        "against the others (structural scores 1; its BLEU-4, against one reference fewer "
+        "than the model's, is not a ceiling)."
+        + (f" {settings['train_limit']:,} training images." if settings["train_limit"] else "")
+        + " Each run is a run folder under `runs/`; `keyarch caption eval` rereads it."
     )
+    return trial.report(setup, rows, (table, verdict, reason), figures)
 
 
 def _plot(out, curves) -> str:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import statistics
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,19 +32,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from keyarch.experiments.report import (
-    Report,
-    judge,
-    pyplot,
-    save_figure,
-    spread,
-    verdict_from,
-)
-from keyarch.experiments.training import Runs, cifar10_images, slug
+from keyarch.experiments.frame import Claim, Trial
+from keyarch.experiments.report import Report, pyplot, save_figure
+from keyarch.experiments.training import cifar10_images, slug
+from keyarch.experiments.verdicts import judge, spread, verdict_from
 from keyarch.outputs import atomic_write
 from keyarch.registry import create_model
 from keyarch.train.checkpoint import load_model_weights
 from keyarch.train.recipes import get_recipe
+
+CLAIM = Claim(
+    name="depth-and-bypass",
+    claim="Deeper plain networks are harder to optimise: plain-56 has higher training "
+    "error than plain-20, while ResNet-56 trains better than ResNet-20 (the degradation "
+    "problem); the seeds attribute it to gradients vanishing on their way back, He et "
+    "al. to optimisation difficulty with healthy gradient norms.",
+    source="He, Zhang, Ren and Sun 2015, sections 4.1-4.2 and Figure 6",
+)
 
 PROFILES = {
     # quick: gradients at depth 20 and 56, no training (training plain-56 long enough to
@@ -118,10 +121,8 @@ def trained_gradient_norms(name: str, folder, x: torch.Tensor, y: torch.Tensor,
     return norms
 
 
-def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=None) -> Report:
-    settings = PROFILES[profile]
-    seeds = seeds or settings["seeds"]
-    started = time.perf_counter()
+def measure(trial: Trial) -> Report:
+    settings, seeds, out, data_dir = trial.settings, trial.seeds, trial.out, trial.data_dir
     x, y, title = probe_batch(data_dir)
     rows, initial, trained_norms, curves, errors = [], {}, {}, {}, {}
     for depth in settings["depths"]:
@@ -136,7 +137,7 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
                 rows.append({"part": "A", "model": name, "seed": seed, "when": "initialisation",
                              "first_to_last": round(ratios[-1], 4),
                              "gradient_norms": " ".join(f"{n:.3e}" for n in norms)})  # fmt: skip
-    runs = Runs(out, data_dir)
+    runs = trial.runs
     recipe = replace(get_recipe("resnet-cifar-paper"), epochs=settings["epochs"],
                      schedule="constant", milestones=())  # fmt: skip
     for name in settings["trained"]:
@@ -235,49 +236,29 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
         if parts
         else "The degradation problem was not measured (no training in this profile). "
     ) + gradients
-    if profile == "quick":
+    if trial.profile == "quick":
         reason += " (quick profile: gradients only; the full profile trains the networks)"
     figures = []
     if out is not None:
         figures = [_plot_gradients(out, initial, trained_norms, settings["epochs"])]
         if curves:
             figures.append(_plot_training(out, curves))
-    return Report(
-        name="depth-and-bypass",
-        claim="Deeper plain networks are harder to optimise: plain-56 has higher training "
-        "error than plain-20, while ResNet-56 trains better than ResNet-20 (the degradation "
-        "problem); the seeds attribute it to gradients vanishing on their way back, He et "
-        "al. to optimisation difficulty with healthy gradient norms.",
-        source="He, Zhang, Ren and Sun 2015, sections 4.1-4.2 and Figure 6",
-        setup=(
-            f"{title}. Part A: Frobenius norm of each weighted layer's weight gradient on "
-            f"one batch of {BATCH} fixed training images, networks in training mode, "
-            f"PyTorch/keyarch initialisation, depths {', '.join(map(str, settings['depths']))}."
-            + (
-                f" Part B: `keyarch train` with `resnet-cifar-paper` (SGD 0.1, momentum 0.9, "
-                f"weight decay 1e-4, batch 128, 4-pixel crops and flips) for "
-                f"{settings['epochs']} epoch(s) at the constant rate 0.1 (the paper's rate "
-                f"before its first drop at epoch 82)"
-                + (
-                    f", {settings['train_limit']:,} training images"
-                    if settings["train_limit"]
-                    else ""
-                )
-                + "; each run is a run folder under `runs/`."
-                + runs.note()
-                if settings["trained"]
-                else " No training in this profile."
-            )
-        ),  # fmt: skip
-        profile=profile,
-        seeds=seeds,
-        rows=rows,
-        result="\n\n" + "\n".join(lines),
-        verdict=verdict,
-        reason=reason,
-        figures=figures,
-        wall_seconds=time.perf_counter() - started,
+    setup = (
+        f"{title}. Part A: Frobenius norm of each weighted layer's weight gradient on "
+        f"one batch of {BATCH} fixed training images, networks in training mode, "
+        f"PyTorch/keyarch initialisation, depths {', '.join(map(str, settings['depths']))}."
+        + (
+            f" Part B: `keyarch train` with `resnet-cifar-paper` (SGD 0.1, momentum 0.9, "
+            f"weight decay 1e-4, batch 128, 4-pixel crops and flips) for "
+            f"{settings['epochs']} epoch(s) at the constant rate 0.1 (the paper's rate "
+            f"before its first drop at epoch 82)"
+            + (f", {settings['train_limit']:,} training images" if settings["train_limit"] else "")
+            + "; each run is a run folder under `runs/`."
+            if settings["trained"]
+            else " No training in this profile."
+        )
     )
+    return trial.report(setup, rows, (lines, verdict, reason), figures)
 
 
 def _plot_gradients(out, initial, trained, epochs: int) -> str:

@@ -37,16 +37,25 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from dataclasses import dataclass, replace
 
 import torch
 
 from keyarch.analysis import count_macs, count_parameters
-from keyarch.experiments.report import Report, judge, pyplot, save_figure, spread, verdict_from
-from keyarch.experiments.training import Runs, slug
+from keyarch.experiments.frame import Claim, Trial, subset_phrase
+from keyarch.experiments.report import Report, pyplot, save_figure
+from keyarch.experiments.training import slug
+from keyarch.experiments.verdicts import judge, spread, verdict_from
 from keyarch.registry import create_model, model_card
 from keyarch.train.recipes import Recipe, get_recipe
+
+CLAIM = Claim(
+    name="efficiency-frontier",
+    claim="Accuracy rises with operations, each step buying less, and operations alone "
+    "do not decide it: VGG spends the most operations and parameters for accuracy that "
+    "later, smaller designs match or beat.",
+    source="Canziani, Paszke and Culurciello 2016, Figure 2 (Figure 1's accuracies)",
+)
 
 CIFAR_INPUT = (3, 32, 32)
 VGG = "VGG-11"  # the member Canziani et al. single out
@@ -118,11 +127,9 @@ def spearman(xs: list[float], ys: list[float]) -> float:
     return covariance / scale if scale else 0.0
 
 
-def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=None) -> Report:
-    settings = PROFILES[profile]
-    seeds = seeds or settings["seeds"]
-    started = time.perf_counter()
-    runs = Runs(out, data_dir)
+def measure(trial: Trial) -> Report:
+    settings, seeds, out = trial.settings, trial.seeds, trial.out
+    runs = trial.runs
     members = [m for m in MEMBERS if m.label in settings["members"]]
     rows = []
     for member in members:
@@ -201,40 +208,22 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
         reason += " The hollow markers are the papers' CIFAR-10 figures after full training."
     images = settings["epochs"] * (settings["train_limit"] or 50000)
     threads = sorted({r["threads"] for r in rows if r["threads"]})
-    return Report(
-        name="efficiency-frontier",
-        claim="Accuracy rises with operations, each step buying less, and operations alone "
-        "do not decide it: VGG spends the most operations and parameters for accuracy that "
-        "later, smaller designs match or beat.",
-        source="Canziani, Paszke and Culurciello 2016, Figure 2 (Figure 1's accuracies)",
-        setup=(
-            "CIFAR-10 (JPEG)"
-            + (
-                f", a fixed subset of {settings['train_limit']:,} training images"
-                if settings["train_limit"]
-                else ""
-            )
-            + (f", {settings['test_limit']:,} test images" if settings["test_limit"] else "")
-            + "; each family's 32x32 member (adaptations in each card's deviations), "
-            "keyarch's `cifar` recipe (SGD, Nesterov 0.9, 0.05 with one warm-up epoch and a "
-            "cosine decay, weight decay 5e-4, crops and flips, batch 128) for "
-            f"{settings['epochs']} epochs: {images:,} images seen by every member. "
-            "Multiply-adds and parameters counted; images per second measured in training "
-            f"on this machine ({'/'.join(map(str, threads)) or '?'} compute threads). "
-            "Accuracy: mean ± sd (range) over seeds, centre view. The published side: each "
-            "family's ImageNet network from keyarch's cards (published single-crop top-1, "
-            "multiply-adds counted at its own input size). Each run is a run folder under "
-            "`runs/`." + runs.note()
-        ),  # fmt: skip
-        profile=profile,
-        seeds=seeds,
-        rows=rows,
-        result="\n\n" + "\n".join(table),
-        verdict=verdict,
-        reason=reason,
-        figures=figures,
-        wall_seconds=time.perf_counter() - started,
+    setup = (
+        "CIFAR-10 (JPEG)"
+        + subset_phrase(settings["train_limit"])
+        + (f", {settings['test_limit']:,} test images" if settings["test_limit"] else "")
+        + "; each family's 32x32 member (adaptations in each card's deviations), "
+        "keyarch's `cifar` recipe (SGD, Nesterov 0.9, 0.05 with one warm-up epoch and a "
+        "cosine decay, weight decay 5e-4, crops and flips, batch 128) for "
+        f"{settings['epochs']} epochs: {images:,} images seen by every member. "
+        "Multiply-adds and parameters counted; images per second measured in training "
+        f"on this machine ({'/'.join(map(str, threads)) or '?'} compute threads). "
+        "Accuracy: mean ± sd (range) over seeds, centre view. The published side: each "
+        "family's ImageNet network from keyarch's cards (published single-crop top-1, "
+        "multiply-adds counted at its own input size). Each run is a run folder under "
+        "`runs/`."
     )
+    return trial.report(setup, rows, (table, verdict, reason), figures)
 
 
 def judge_claim(macs: dict[str, int], parameters: dict[str, int],

@@ -15,11 +15,12 @@ epoch (``--augment distort``) instead of the paper's fixed 540,000.
 from __future__ import annotations
 
 import statistics
-import time
 from dataclasses import replace
 
-from keyarch.experiments.report import Report, judge, pyplot, save_figure, spread, verdict_from
-from keyarch.experiments.training import Runs, slug
+from keyarch.experiments.frame import Claim, Trial
+from keyarch.experiments.report import Report, pyplot, save_figure
+from keyarch.experiments.training import slug
+from keyarch.experiments.verdicts import judge, spread, verdict_from
 from keyarch.train.recipes import get_recipe
 
 PAPER_ERROR = 0.95  # % test error, section III-C, no distortions
@@ -38,6 +39,13 @@ def variants():
     }
 
 
+CLAIM = Claim(
+    name="lenet5-mnist",
+    claim=f"LeNet-5 reaches {PAPER_ERROR} % test error on MNIST after 20 passes, "
+    f"{PAPER_DISTORTED_ERROR} % when trained on distorted copies as well.",
+    source="LeCun, Bottou, Bengio and Haffner 1998, section III-C and Table I",
+)
+
 PROFILES = {
     # the full MNIST for the recipe's 20 epochs; quick: 5,000 digits (the embedded subset
     # when no full copy is found), 3 epochs, the paper's network and the modern one
@@ -48,11 +56,31 @@ PROFILES = {
 }  # fmt: skip
 
 
-def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=None) -> Report:
-    settings = PROFILES[profile]
-    seeds = seeds or settings["seeds"]
-    runs = Runs(out, data_dir)
-    started = time.perf_counter()
+def _plot(out, curves, labels) -> str:
+    figure, axis = pyplot().subplots(figsize=(6.5, 4))
+    for label in labels:
+        runs = [curve for (name, _), curve in curves.items() if name == label]
+        epochs = range(1, len(runs[0]) + 1)
+        axis.plot(epochs, [statistics.mean(v) for v in zip(*runs, strict=True)],
+                  marker=".", label=label)  # fmt: skip
+    axis.axhline(PAPER_ERROR, color="gray", linestyle="--", label=f"paper {PAPER_ERROR} %")
+    axis.axhline(PAPER_DISTORTED_ERROR, color="gray", linestyle=":",
+                 label=f"paper, distortions {PAPER_DISTORTED_ERROR} %")  # fmt: skip
+    axis.set(xlabel="epoch", ylabel="test error (%), mean over seeds", yscale="log",
+             title="LeNet-5 on MNIST")  # fmt: skip
+    from matplotlib.ticker import FormatStrFormatter
+
+    for axis_ in (axis.yaxis,):  # plain numbers on the log scale: 0.8, 1, 2 ...
+        axis_.set_major_formatter(FormatStrFormatter("%g"))
+        axis_.set_minor_formatter(FormatStrFormatter("%g"))
+    axis.grid(alpha=0.3, which="both")
+    axis.legend()
+    return save_figure(figure, out, "test_error.png")
+
+
+def measure(trial: Trial) -> Report:
+    settings, seeds, out = trial.settings, trial.seeds, trial.out
+    runs = trial.runs
     rows, curves, dataset = [], {}, ""
     for label in settings["variants"]:
         model, recipe = variants()[label]
@@ -62,7 +90,7 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
             result = runs.train(
                 slug(label, seed), model, recipe, dataset="mnist", seed=seed,
                 train_limit=settings["train_limit"], test_limit=settings["test_limit"],
-                allow_embedded=profile == "quick",
+                allow_embedded=trial.profile == "quick",
             )  # fmt: skip
             dataset = str(result.summary["dataset"])
             rows.append({
@@ -109,54 +137,19 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
                    "paper: Table I is argued for by cost and symmetry breaking)")  # fmt: skip
     reason += "."
     verdict = verdict_from([sign for sign, _ in parts], parts=2)  # the error, distortions
-    if profile == "quick":
+    if trial.profile == "quick":
         reason += " (quick profile: a few epochs on a subset; the full profile is the test)"
     figures = [_plot(out, curves, settings["variants"])] if out is not None else []
-    return Report(
-        name="lenet5-mnist",
-        claim=f"LeNet-5 reaches {PAPER_ERROR} % test error on MNIST after 20 passes, "
-        f"{PAPER_DISTORTED_ERROR} % when trained on distorted copies as well.",
-        source="LeCun, Bottou, Bengio and Haffner 1998, section III-C and Table I",
-        setup=(
-            f"{dataset}; keyarch's `lenet5` (scaled tanh, trainable subsampling, Table I's C3, "
-            "RBF output) and `lenet5_modern`, trained by `keyarch train` with the recipe "
-            "`lenet5-paper` (Adam 0.004, batch 128, cosine, 20 epochs; the paper's SDLM "
-            "optimiser replaced, see `keyarch info lenet5`)"
-            + (f", {settings['epochs']} epochs" if settings["epochs"] else "")
-            + ". *+ distortions*: `--augment distort` (random translation, scaling, squeezing "
-            "and shearing, drawn afresh each epoch; the paper used 540,000 fixed distorted "
-            "copies). *full C3*: `lenet5(c3='full')`, every C3 map connected to all six S2 "
-            "maps. Test error of the final weights, mean ± sd (range) over seeds; each run "
-            "is a run folder under `runs/`." + runs.note()
-        ),
-        profile=profile,
-        seeds=seeds,
-        rows=rows,
-        result="\n\n" + "\n".join(table),
-        verdict=verdict,
-        reason=reason,
-        figures=figures,
-        wall_seconds=time.perf_counter() - started,
+    setup = (
+        f"{dataset}; keyarch's `lenet5` (scaled tanh, trainable subsampling, Table I's C3, "
+        "RBF output) and `lenet5_modern`, trained by `keyarch train` with the recipe "
+        "`lenet5-paper` (Adam 0.004, batch 128, cosine, 20 epochs; the paper's SDLM "
+        "optimiser replaced, see `keyarch info lenet5`)"
+        + (f", {settings['epochs']} epochs" if settings["epochs"] else "")
+        + ". *+ distortions*: `--augment distort` (random translation, scaling, squeezing "
+        "and shearing, drawn afresh each epoch; the paper used 540,000 fixed distorted "
+        "copies). *full C3*: `lenet5(c3='full')`, every C3 map connected to all six S2 "
+        "maps. Test error of the final weights, mean ± sd (range) over seeds; each run "
+        "is a run folder under `runs/`."
     )
-
-
-def _plot(out, curves, labels) -> str:
-    figure, axis = pyplot().subplots(figsize=(6.5, 4))
-    for label in labels:
-        runs = [curve for (name, _), curve in curves.items() if name == label]
-        epochs = range(1, len(runs[0]) + 1)
-        axis.plot(epochs, [statistics.mean(v) for v in zip(*runs, strict=True)],
-                  marker=".", label=label)  # fmt: skip
-    axis.axhline(PAPER_ERROR, color="gray", linestyle="--", label=f"paper {PAPER_ERROR} %")
-    axis.axhline(PAPER_DISTORTED_ERROR, color="gray", linestyle=":",
-                 label=f"paper, distortions {PAPER_DISTORTED_ERROR} %")  # fmt: skip
-    axis.set(xlabel="epoch", ylabel="test error (%), mean over seeds", yscale="log",
-             title="LeNet-5 on MNIST")  # fmt: skip
-    from matplotlib.ticker import FormatStrFormatter
-
-    for axis_ in (axis.yaxis,):  # plain numbers on the log scale: 0.8, 1, 2 ...
-        axis_.set_major_formatter(FormatStrFormatter("%g"))
-        axis_.set_minor_formatter(FormatStrFormatter("%g"))
-    axis.grid(alpha=0.3, which="both")
-    axis.legend()
-    return save_figure(figure, out, "test_error.png")
+    return trial.report(setup, rows, (table, verdict, reason), figures)

@@ -33,20 +33,21 @@ import time
 import torch
 import torch.nn.functional as F
 
-from keyarch.errors import BadInput
-from keyarch.experiments.report import (
-    Report,
-    judge,
-    pyplot,
-    rejudged,
-    save_figure,
-    spread,
-    verdict_from,
-)
+from keyarch.data.sequences import task_2c
+from keyarch.experiments.frame import Claim, Trial, rejudge_rows
+from keyarch.experiments.report import Report, pyplot, save_figure
+from keyarch.experiments.verdicts import judge, spread, verdict_from
 from keyarch.layers.recurrent import LSTM, lstm_step
 from keyarch.registry import create_model
 
-TRIGGER_PROBABILITY = 0.1  # each step after the q distractors: e, else one more distractor
+CLAIM = Claim(
+    name="lstm-vs-rnn",
+    claim="Gradient descent on a plain recurrent network fails at minimal time lags of "
+    "10 steps and more (its error signals vanish); the LSTM learns lags of 50 and 100 "
+    "(task 2c: 30,000 and 31,000 training sequences).",
+    source="Hochreiter and Schmidhuber 1997, section 5.2, experiment 2c and Table 3",
+)
+
 LEARNING_RATE = 0.01  # the paper's, per sequence: SGD on the sum of a batch's losses
 BATCH = 8  # sequences per step (the paper learned online, one at a time; assumed)
 TEST_SEQUENCES = 10_000  # the paper's success criterion reads 10,000 successive sequences
@@ -80,30 +81,6 @@ PROFILES = {
     "quick": {"lags": (20,), "sequences": 6_000, "seeds": 1, "variants": ("LSTM 1997", "RNN"),
               "earlier": False},
 }  # fmt: skip
-
-
-def task_2c(batch: int, q: int, generator: torch.Generator):
-    """``batch`` sequences of task 2c with ``p = q`` distractor symbols: (x (B, T, q + 4)
-    one-hot, zero past each sequence's end; lengths (B,), the trigger included: q + 3 plus
-    a geometric number of further distractors, q + 12 on average (the paper's q + 4 + 9
-    counts the target too); the signal (B,): 0 for x, 1 for y)."""
-    if isinstance(q, bool) or not isinstance(q, int) or q < 1:
-        raise BadInput(f"task 2c: the lag q must be a whole number of at least 1, got {q!r}")
-    p = q
-    e, b, x_symbol = p, p + 1, p + 2  # y is p + 3
-    signal = torch.randint(2, (batch,), generator=generator)
-    # distractors after the first q: a geometric number of them before the trigger
-    uniform = torch.rand(batch, generator=generator).clamp_min(1e-12)
-    extra = (uniform.log() / math.log(1 - TRIGGER_PROBABILITY)).floor().long()
-    lengths = q + 3 + extra  # b, signal, q + extra distractors, e
-    steps = int(lengths.max())
-    symbols = torch.randint(p, (batch, steps), generator=generator)
-    symbols[:, 0] = b
-    symbols[:, 1] = x_symbol + signal
-    symbols[torch.arange(batch), lengths - 1] = e
-    x = F.one_hot(symbols, p + 4).float()
-    x *= (torch.arange(steps)[None, :] < lengths[:, None]).unsqueeze(-1)  # padding: zeros
-    return x, lengths, signal
 
 
 def signal_share(model, x, lengths, y, signal_step: int = 1) -> float:
@@ -288,14 +265,12 @@ def judged(rows: list[dict]) -> tuple[list[str], str, str]:
 def rejudge(folder) -> Report:
     """The report in ``folder`` judged again from its rows by this version of ``judged``;
     everything else as it was. Nothing is trained."""
-    return rejudged(folder, "lstm-vs-rnn", lambda report: judged(report.rows))
+    return rejudge_rows(CLAIM, folder, judged)
 
 
-def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=None) -> Report:
+def measure(trial: Trial) -> Report:
     """``data_dir`` is unused: the sequences are generated."""
-    settings = PROFILES[profile]
-    seeds = seeds or settings["seeds"]
-    started = time.perf_counter()
+    settings, seeds, out = trial.settings, trial.seeds, trial.out
     rows = []
     variants = settings["variants"]
     for q in settings["lags"]:
@@ -315,33 +290,19 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
 
     table, verdict, reason = judged(rows)
     figures = [_plot(out, rows, settings["lags"], variants, seeds)] if out is not None else []
-    return Report(
-        name="lstm-vs-rnn",
-        claim="Gradient descent on a plain recurrent network fails at minimal time lags of "
-        "10 steps and more (its error signals vanish); the LSTM learns lags of 50 and 100 "
-        "(task 2c: 30,000 and 31,000 training sequences).",
-        source="Hochreiter and Schmidhuber 1997, section 5.2, experiment 2c and Table 3",
-        setup=(
-            f"task 2c with p = q (lags {', '.join(map(str, settings['lags']))}), chance 50 %; "
-            + "; ".join(NETWORKS[v] for v in variants)
-            + f"; SGD {LEARNING_RATE} per sequence on the summed loss "
-            f"of {BATCH} sequences (cross-entropy; the paper learned online on squared "
-            f"error), {settings['sequences']:,} fresh sequences each, full back-propagation "
-            "through time (the paper truncated it outside the cells); tested on "
-            f"{TEST_SEQUENCES:,} fixed sequences per lag; mean ± sd (range) over seeds. "
-            "*right with p > 0.8*: the paper's success criterion per sequence (both outputs "
-            "within 0.2). *error reaching the signal*: log10 of the loss gradient's norm at "
-            "the signal step over that at the trigger, on 256 fixed sequences."
-        ),
-        profile=profile,
-        seeds=seeds,
-        rows=rows,
-        result="\n\n" + "\n".join(table),
-        verdict=verdict,
-        reason=reason,
-        figures=figures,
-        wall_seconds=time.perf_counter() - started,
+    setup = (
+        f"task 2c with p = q (lags {', '.join(map(str, settings['lags']))}), chance 50 %; "
+        + "; ".join(NETWORKS[v] for v in variants)
+        + f"; SGD {LEARNING_RATE} per sequence on the summed loss "
+        f"of {BATCH} sequences (cross-entropy; the paper learned online on squared "
+        f"error), {settings['sequences']:,} fresh sequences each, full back-propagation "
+        "through time (the paper truncated it outside the cells); tested on "
+        f"{TEST_SEQUENCES:,} fixed sequences per lag; mean ± sd (range) over seeds. "
+        "*right with p > 0.8*: the paper's success criterion per sequence (both outputs "
+        "within 0.2). *error reaching the signal*: log10 of the loss gradient's norm at "
+        "the signal step over that at the trigger, on 256 fixed sequences."
     )
+    return trial.report(setup, rows, (table, verdict, reason), figures)
 
 
 def _plot(out, rows, lags, variants, seeds: int) -> str:

@@ -45,16 +45,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from keyarch.experiments.report import (
-    Report,
-    judge,
-    pyplot,
-    rejudged,
-    save_figure,
-    spread,
-    verdict_from,
-)
+from keyarch.experiments.frame import Claim, Trial
+from keyarch.experiments.report import Report, pyplot, rejudged, save_figure
 from keyarch.experiments.training import cifar10_images
+from keyarch.experiments.verdicts import judge, spread, verdict_from
+
+CLAIM = Claim(
+    name="relu-vs-tanh",
+    claim="A four-layer CNN on CIFAR-10 reaches 25 % training error six times faster "
+    "with ReLUs than with tanh units (learning rates tuned for each, no regularisation).",
+    source="Krizhevsky, Sutskever and Hinton 2012, section 3.1 and Figure 1",
+)
 
 PAPER_SPEEDUP = 6.0  # "six times faster" (Figure 1: about 6 epochs against about 36)
 THRESHOLD = 25.0  # % training error
@@ -219,7 +220,7 @@ def rejudge(folder) -> Report:
         table, verdict, reason = judged(report.rows, report.profile, report.setup)
         return table, verdict, reason + _initialisation(report.profile, report.setup)
 
-    return rejudged(folder, "relu-vs-tanh", again)
+    return rejudged(folder, CLAIM.name, again)
 
 
 def _initialisation(profile: str, setup: str) -> str:
@@ -233,11 +234,9 @@ def _initialisation(profile: str, setup: str) -> str:
             "(docs/experiments/relu-vs-tanh-full-pytorch-init).")  # fmt: skip
 
 
-def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=None) -> Report:
-    settings = PROFILES[profile]
-    seeds = seeds or settings["seeds"]
+def measure(trial: Trial) -> Report:
+    settings, seeds, out, data_dir = trial.settings, trial.seeds, trial.out, trial.data_dir
     threshold, cap, size = settings["threshold"], settings["max_epochs"], settings["batch"]
-    started = time.perf_counter()
     x, y, data = load_images(data_dir, settings["train_limit"])
     rows, chosen, curves = [], {}, {}
     for activation in ACTIVATIONS:
@@ -262,34 +261,21 @@ def run(profile: str = "quick", seeds: int | None = None, out=None, data_dir=Non
                          "final_error_percent": round(curve[-1], 2),
                          "seconds": round(time.perf_counter() - begin, 1)})  # fmt: skip
 
-    table, verdict, reason = judged(rows, profile)
+    table, verdict, reason = judged(rows, trial.profile)
     tuned = "; ".join(_how_chosen(a, chosen[a], settings) for a in ACTIVATIONS)
     figures = [_plot(out, curves, chosen, threshold)] if out is not None else []
-    report = Report(
-        name="relu-vs-tanh",
-        claim="A four-layer CNN on CIFAR-10 reaches 25 % training error six times faster "
-        "with ReLUs than with tanh units (learning rates tuned for each, no regularisation).",
-        source="Krizhevsky, Sutskever and Hinton 2012, section 3.1 and Figure 1",
-        setup=(
-            f"{data}; cuda-convnet's four-layer CIFAR-10 network (`layers-19pct`: conv 5x5 "
-            "32, max pool 3/2, conv 5x5 32, avg pool 3/2, conv 5x5 64, avg pool 3/2, fc 10; "
-            "assumed to be the figure's) with its initialisation (Gaussian weights, standard "
-            "deviation 0.0001 in conv1 and 0.01 elsewhere, zero biases) and inputs (pixel "
-            f"values 0-255 less the mean image), SGD momentum {MOMENTUM}, batch {size}, "
-            "constant learning rate, no weight decay, dropout or augmentation. Learning rate "
-            f"per activation: {tuned}. Training error: running error over each fifth of an "
-            f"epoch; runs stop at {threshold:g} % or after {cap} epochs."
-        ),
-        profile=profile,
-        seeds=seeds,
-        rows=rows,
-        result="\n\n" + "\n".join(table),
-        verdict=verdict,
-        reason=reason,
-        figures=figures,
-        wall_seconds=time.perf_counter() - started,
+    setup = (
+        f"{data}; cuda-convnet's four-layer CIFAR-10 network (`layers-19pct`: conv 5x5 "
+        "32, max pool 3/2, conv 5x5 32, avg pool 3/2, conv 5x5 64, avg pool 3/2, fc 10; "
+        "assumed to be the figure's) with its initialisation (Gaussian weights, standard "
+        "deviation 0.0001 in conv1 and 0.01 elsewhere, zero biases) and inputs (pixel "
+        f"values 0-255 less the mean image), SGD momentum {MOMENTUM}, batch {size}, "
+        "constant learning rate, no weight decay, dropout or augmentation. Learning rate "
+        f"per activation: {tuned}. Training error: running error over each fifth of an "
+        f"epoch; runs stop at {threshold:g} % or after {cap} epochs."
     )
-    report.reason += _initialisation(profile, report.setup)
+    report = trial.report(setup, rows, (table, verdict, reason), figures)
+    report.reason += _initialisation(trial.profile, report.setup)
     return report
 
 

@@ -254,3 +254,13 @@ class ShowAndTell(nn.Module):
             if penalty == 0 and done and max(d[1] for d in done) >= beams[0][1]:
                 break
         return max(done, key=lambda item: rank(*item))[0]
+
+
+@torch.no_grad()
+def generate(model: ShowAndTell, images: torch.Tensor, beam_size: int = 1,
+             length_penalty: float = 0.0) -> list[list[int]]:  # fmt: skip
+    """Word indices of one caption per image: greedy (beam 1) or beam search."""
+    model.eval()
+    if beam_size == 1:
+        return [row.tolist() for row in model.greedy(images)]
+    return model.beam_search(images, beam_size=beam_size, length_penalty=length_penalty)

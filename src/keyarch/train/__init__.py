@@ -8,11 +8,11 @@ from __future__ import annotations
 from keyarch.lazy import lazy_exports
 
 _EXPORTS = {
-    "TrainConfig": "keyarch.train.engine",
-    "TrainingDiverged": "keyarch.train.engine",
-    "TrainingInterrupted": "keyarch.train.engine",
-    "CheckpointNotWritten": "keyarch.train.engine",
-    "EpochStats": "keyarch.train.engine",
+    "TrainConfig": "keyarch.train.config",
+    "TrainingDiverged": "keyarch.train.state",
+    "TrainingInterrupted": "keyarch.train.state",
+    "CheckpointNotWritten": "keyarch.train.state",
+    "EpochStats": "keyarch.train.state",
     "train": "keyarch.train.engine",
     "ClassificationTask": "keyarch.train.tasks",
     "RECIPES": "keyarch.train.recipes",

@@ -15,7 +15,6 @@ interrupted and resumed.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -27,6 +26,7 @@ from keyarch.data.datasets import ImageDataset, load_dataset
 from keyarch.data.images import IMAGENET_MEAN, IMAGENET_STD
 from keyarch.data.transforms import eval_transform, fit_pca_lighting, train_transform
 from keyarch.errors import BadInput
+from keyarch.train.devices import usable_cores
 from keyarch.train.distributed import Context, epoch_batches
 from keyarch.train.recipes import LENET_MEAN, LENET_STD
 
@@ -245,13 +245,6 @@ def fit_pca(dataset: ImageDataset, indices: list[int] | None) -> tuple[torch.Ten
         chosen = torch.randint(0, pixels.shape[1], (256,), generator=generator)
         columns.append(pixels[:, chosen])
     return fit_pca_lighting(torch.cat(columns, 1).view(1, 3, -1, 1))  # pixels as one image
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity), not the machine's count."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def default_workers(in_memory: bool, processes: int = 1) -> int:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 
 from keyarch.errors import BadInput
+from keyarch.train.recipes import Recipe
 
 
 @torch.no_grad()
@@ -90,3 +91,52 @@ class RMSpropTF(torch.optim.Optimizer):
                 buffer.mul_(group["momentum"]).add_(step, alpha=group["lr"])
                 param.sub_(buffer)
         return loss
+
+
+def build_optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """Parameter groups: with and without weight decay, and for a model that scales the
+    rate of some parameters (``model.learning_rate_scale(name)``, as Show and Tell's
+    encoder does) one more pair per scale; the loop sets each group's rate to
+    ``lr_scale`` x the rate."""
+    scale_of = getattr(model, "learning_rate_scale", lambda name: 1.0)
+    # depthwise filters: their own decay where the recipe gives one (MobileNet, 3.2)
+    depthwise = set()
+    if recipe.depthwise_weight_decay is not None:
+        depthwise = {id(m.weight) for m in model.modules() if is_depthwise(m)}
+    decay_of = {"decay": recipe.weight_decay, "exempt": 0.0,
+                "depthwise": recipe.depthwise_weight_decay}  # fmt: skip
+    grouped: dict[tuple[float, str], list[torch.nn.Parameter]]
+    grouped = {(1.0, "decay"): [], (1.0, "exempt"): []}  # the groups' order is saved
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:  # biases and norm scales: as recipe.decay_bias_and_norm
+            kind = "decay"
+            if parameter.ndim <= 1 and not recipe.decay_bias_and_norm:
+                kind = "exempt"
+            elif id(parameter) in depthwise:
+                kind = "depthwise"
+            grouped.setdefault((float(scale_of(name)), kind), []).append(parameter)
+    groups = [
+        {"params": params, "weight_decay": decay_of[kind], "lr_scale": scale}
+        for (scale, kind), params in grouped.items()
+        if params or scale == 1.0
+    ]
+    # foreach: one multi-tensor update per group (PyTorch's default only on GPUs)
+    if recipe.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum,
+                               nesterov=recipe.nesterov, foreach=True)  # fmt: skip
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=recipe.lr, foreach=True)
+    if recipe.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=recipe.lr, foreach=True)
+    # RMSProp as the Inception papers used it: TensorFlow's form, decay 0.9, epsilon 1.0
+    return RMSpropTF(groups, lr=recipe.lr, decay=0.9, eps=recipe.rmsprop_eps,
+                     momentum=recipe.momentum)  # fmt: skip
+
+
+def is_depthwise(module: torch.nn.Module) -> bool:
+    """A depthwise convolution: one filter (or several) per input channel."""
+    return (
+        isinstance(module, torch.nn.Conv2d)
+        and module.groups > 1
+        and module.groups == module.in_channels
+    )

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 
+from keyarch.data.catalog import AUGMENTATIONS
 from keyarch.errors import BadInput
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
@@ -21,18 +22,6 @@ NORMALISATIONS = ("dataset", "lenet")
 # the foreground (black) corresponds to 1.175", so that the mean is about 0 and the variance
 # about 1. As (x - mean) / std for x in [0, 1]: 0 -> -0.1, 1 -> 1.175.
 LENET_MEAN, LENET_STD = 0.1 / 1.275, 1 / 1.275
-AUGMENTATIONS = (
-    "none",
-    "pad",
-    "distort",
-    "crop-flip",
-    "alexnet",
-    "alexnet-crops",  # AlexNet's crops and flips without its PCA colour noise (ablations)
-    "vgg",
-    "inception",
-    "inception-light",
-    "resized-crop",
-)
 TTA_MODES = ("none", "flip", "tencrop", "multiscale")
 
 
@@ -676,6 +665,34 @@ RECIPES["show-and-tell-synthetic"] = replace(
     assumed=("optimizer", "lr", "epochs", "batch_size", "schedule"),
 )
 
+# The recurrent models on task 2c (Hochreiter and Schmidhuber 1997, sections 5 and 5.2):
+# gradient descent with learning rate 0.01 per sequence, learned online. Here a batch of 8
+# sequences and the mean loss at 8 x 0.01, the same step as the sum of the 8 sequences'
+# losses at 0.01 (what keyarch experiment lstm-vs-rnn does), over the 60,000 generated
+# training sequences once.
+RECIPES["lstm-2c"] = Recipe(
+    "lstm-2c",
+    "Hochreiter and Schmidhuber 1997, section 5: gradient descent at 0.01 per sequence "
+    "(online); here batches of 8 at 0.08 on the mean loss (the same step as the sum at "
+    "0.01), one pass over task 2c's 60,000 generated training sequences, no momentum",
+    optimizer="sgd",
+    lr=0.08,
+    momentum=0.0,
+    epochs=1,
+    batch_size=8,
+    schedule="constant",
+    assumed=("batch_size", "epochs"),
+)
+
+RECIPES["lstm-1997-2c"] = replace(
+    RECIPES["lstm-2c"],
+    name="lstm-1997-2c",
+    source="Hochreiter and Schmidhuber 1997, experiment 2c, with the paper's network: the "
+    "1997 cell (no forget gate), no bias weights, two memory cells (keyarch experiment "
+    "lstm-vs-rnn's 'LSTM 1997'); trained as lstm-2c",
+    model_options=(("forget_gate", False), ("bias", False), ("hidden_size", 2)),
+)
+
 # NASNet-A Large (Appendix A.7 as nasnet-paper; the released code's notes for the Large
 # model): 100 replicas of 16 images at 0.015 each, weight decay 5e-5, drop path keep 0.7.
 RECIPES["nasnet-large-paper"] = replace(
@@ -740,6 +757,8 @@ PAPER_RECIPES = {
     "MobileViT": "mobilevit-paper",
     "EfficientNet": "efficientnet-paper",
     "NASNet": "nasnet-paper",
+    "RNN": "lstm-2c",
+    "LSTM": "lstm-2c",
 }
 # Families whose paper also gives a CIFAR recipe, used on the CIFAR datasets.
 CIFAR_PAPER_RECIPES = {"ResNet": "resnet-cifar-paper", "DenseNet": "densenet-cifar-paper"}

@@ -14,7 +14,7 @@ import contextlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from keyarch.errors import BadInput, NotFound
@@ -167,3 +167,19 @@ def refuse_changes(saved: dict[str, object], current: dict[str, object], where: 
             f"--resume would change the run in {where}: {'; '.join(changes)}. Resume with the "
             "run's own settings, or start a new run without --resume"
         )
+
+
+def settings_of(config, task) -> dict:
+    """What defines a run: a resume must keep every one of these."""
+    return {
+        **task.settings(),
+        "model": config.model,
+        "dataset": task.dataset,
+        "data": task.data.title,
+        "recipe": json.loads(json.dumps(asdict(task.recipe))),
+        "seed": config.seed,
+        "train_limit": config.train_limit,
+        "test_limit": config.test_limit,
+        "image_size": config.image_size,
+        "amp": config.amp,
+    }

@@ -11,11 +11,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from keyarch.analysis import count_parameters
-from keyarch.analysis.fuse import fuse
 from keyarch.data.batch_augment import BatchAugment
 from keyarch.data.datasets import load_dataset
 from keyarch.data.transforms import eval_transform
 from keyarch.errors import BadInput
+from keyarch.models.fuse import fuse
 from keyarch.outputs import atomic_write
 from keyarch.registry import create_model
 from keyarch.train.checkpoint import load_weights
@@ -51,6 +51,10 @@ def load_trained(path: str | Path) -> TrainedModel:
         raise BadInput(
             f"{path} is a captioning model: use keyarch caption predict|eval --weights {path}"
         )
+    if meta.get("task") == "sequence-classification":
+        raise BadInput(f"{path} holds {meta['model']}, a sequence-classification model; "
+                       "keyarch eval and predict read images (its run's summary.json has its "
+                       "test accuracy)")  # fmt: skip
     model = create_model(meta["model"], num_classes=meta["num_classes"], in_chans=meta["in_chans"])
     try:
         model.load_state_dict(weights, strict=True)
@@ -102,7 +106,7 @@ def evaluate_trained(
 ) -> dict[str, object]:
     """Top-1 and top-5 on ``dataset``'s test split, single centre crop and under ``tta``
     (default: the run's recipe's test-time augmentation)."""
-    from keyarch.train.engine import autocast_for, resolve_device  # one definition of each
+    from keyarch.train.devices import autocast_for, resolve_device
 
     trained = load_trained(path)
     meta = trained.meta

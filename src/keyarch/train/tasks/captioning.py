@@ -1,4 +1,4 @@
-"""Captioning in the training engine: the data, the task and the model of a Show and Tell run.
+"""Image captioning: the task of a Show and Tell run, plugged into the training engine.
 
 ``train(TrainConfig(model="efficientnet_lite0", task="captioning", dataset="synthetic"))``
 runs the same loop as classification (checkpoints, resume, Ctrl-C, metrics.csv, curves,
@@ -15,35 +15,43 @@ summary.json); what differs is here:
   greedily and scored with corpus BLEU-1..4; at the end the test splits (for the synthetic
   set ``test``, scenes never seen in training, and ``novel``, the held-out colour-shape
   pairs) are decoded with beam search. Where the scenes are known (the synthetic set) the
-  captions are also scored by what they say (``keyarch.data.scene_scores``: object,
+  captions are also scored by what they say (``keyarch.metrics.scenes``: object,
   colour, size and relation accuracy, exact match), and every final split is reported
-  beside its floor and ceiling (``keyarch.train.caption_baselines``: a blind captioner,
+  beside its floor and ceiling (``keyarch.metrics.caption_baselines``: a blind captioner,
   the references with the relation reversed, a leave-one-out oracle).
-* ``build_captioner`` / ``load_captioner``: the model and its vocabulary, saved together in
-  ``model.safetensors`` (the vocabulary and sizes in its metadata).
+* ``build_captioner``: the model; its vocabulary is saved with it in ``model.safetensors``
+  (``captioner_metadata``; ``keyarch.train.trained_captioner`` loads them).
+* ``Captioning``: the plug-in the engine runs.
 """
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
 
+from keyarch.data.captions import (
+    MAX_CAPTION_LENGTH,
+    CaptionSplit,
+    caption_provenance,
+    encode_split,
+    load_split,
+    normalise,
+    split_names,
+)
 from keyarch.data.images import IMAGENET_MEAN, IMAGENET_STD
 from keyarch.data.vocabulary import MIN_WORD_COUNT, SPECIALS, Vocabulary
 from keyarch.errors import BadInput
-from keyarch.models.captioning import CaptionerConfig, ShowAndTell
-from keyarch.train.bleu import bleu_scores
-from keyarch.train.caption_baselines import baseline_scores, blind_caption
+from keyarch.metrics.caption_baselines import blind_caption
+from keyarch.metrics.captions import baseline_keys, caption_scores, final_split_line
+from keyarch.models.captioning import CaptionerConfig, ShowAndTell, generate
 from keyarch.train.distributed import Context, epoch_batches, sum_across
-
-MAX_CAPTION_LENGTH = 200  # words; COCO's and Flickr8k's longest captions are under 60
-
-CAPTION_DATASETS = ("synthetic", "flickr8k", "coco")
+from keyarch.train.recipes import Recipe, default_recipe
+from keyarch.train.tasks.base import Task
 
 
 @dataclass(frozen=True)
@@ -78,20 +86,6 @@ class CaptionSettings:
         if self.max_length > MAX_CAPTION_LENGTH:
             raise BadInput(f"--max-length {self.max_length}: longer than {MAX_CAPTION_LENGTH} "
                            "words (no caption corpus has a caption that long)")  # fmt: skip
-
-
-@dataclass
-class CaptionSplit:
-    """Images (uint8, N x 3 x S x S) and the encoded references of each."""
-
-    name: str
-    images: torch.Tensor
-    references: list[list[str]]  # raw captions, several per image
-    encoded: list[list[list[int]]]  # per image, per reference: <start> .. <end>
-    scenes: list | None = None  # what each image shows, where known (the synthetic set)
-
-    def __len__(self) -> int:
-        return len(self.references)
 
 
 @dataclass
@@ -160,65 +154,6 @@ class CaptionData:
                 "std": list(IMAGENET_STD)}  # fmt: skip
 
 
-def _encode(name: str, images: torch.Tensor, references, scenes,
-            vocabulary: Vocabulary) -> CaptionSplit:  # fmt: skip
-    encoded = [[vocabulary.encode(c) for c in refs] for refs in references]
-    return CaptionSplit(name, images, references, encoded, scenes)
-
-
-def split_names(dataset: str, data_dir: str | None = None) -> tuple[str, ...]:
-    """The splits a caption dataset has: the synthetic set's ``novel`` shows the held-out
-    colour-shape pairs; COCO has a test split with Karpathy's split file in ``data_dir``
-    (``keyarch.data.caption_corpora``), else the official train and val only."""
-    if dataset not in CAPTION_DATASETS:
-        raise BadInput(f"--dataset {dataset!r}: captioning trains on {', '.join(CAPTION_DATASETS)}")
-    if dataset == "coco" and data_dir:
-        from keyarch.data.caption_corpora import coco_splits
-
-        return coco_splits(data_dir)
-    return {"synthetic": ("train", "val", "test", "novel"), "flickr8k": ("train", "val", "test"),
-            "coco": ("train", "val", "test")}[dataset]  # fmt: skip
-
-
-def load_split(
-    dataset: str, split: str, size: int, data_dir: str | None = None, limit: int | None = None
-) -> tuple[torch.Tensor, list[list[str]], list | None]:
-    """(uint8 images N x 3 x size x size, the references of each, the scenes they show or
-    None where unknown) of one split; ``limit``: its first N images."""
-    if dataset != "synthetic":
-        from keyarch.data.sources import check_data_dir
-
-        if data_dir is None:
-            raise BadInput(f"--dataset {dataset} needs --data-dir, the folder it is in")
-        check_data_dir(data_dir, must_exist=True)
-    if split not in split_names(dataset, data_dir):
-        raise BadInput(
-            f"{dataset} has no {split!r} split; it has {', '.join(split_names(dataset, data_dir))}"
-            + (" (COCO's test split needs Karpathy's dataset_coco.json)" if split == "test" else "")
-        )
-    if dataset == "synthetic":
-        from keyarch.data.synthetic_captions import SyntheticCaptions
-
-        data = SyntheticCaptions(split, size=size, count=limit, seed=0)
-        return data.images, data.captions, data.scenes
-    if not data_dir:
-        raise BadInput(f"--dataset {dataset} needs --data-dir (the folder holding its files)")
-    from keyarch.data.caption_corpora import ImageFiles, load_coco_captions, load_flickr8k
-
-    corpus = (load_flickr8k if dataset == "flickr8k" else load_coco_captions)(data_dir, split)
-    if limit and limit < len(corpus):
-        corpus.files, corpus.captions = corpus.files[:limit], corpus.captions[:limit]
-    return ImageFiles(corpus.files, size), corpus.captions, None
-
-
-def _provenance(dataset: str, data_dir: str | None) -> str:
-    if dataset == "synthetic":
-        return ("keyarch.data.synthetic_captions (generated, seed 0; test scenes never occur "
-                "in training; colour-shape pairs held out of train, val and test, the novel "
-                "split shows them)")  # fmt: skip
-    return f"{dataset} from {data_dir}"
-
-
 def prepare_caption_data(config, recipe, context: Context, device) -> CaptionData:
     settings = config.caption or CaptionSettings()
     dataset = config.dataset or "synthetic"
@@ -237,7 +172,7 @@ def prepare_caption_data(config, recipe, context: Context, device) -> CaptionDat
     )
     check_vocabulary(vocabulary, settings, splits["train"][1])
     encoded = {
-        name: _encode(name, images.to(device), refs, scenes, vocabulary)
+        name: encode_split(name, images.to(device), refs, scenes, vocabulary)
         for name, (images, refs, scenes) in splits.items()
     }
     finals = [encoded[n] for n in ("test", "novel") if n in encoded] or [encoded["val"]]
@@ -245,7 +180,7 @@ def prepare_caption_data(config, recipe, context: Context, device) -> CaptionDat
         name=dataset,
         title=f"{'synthetic captions' if dataset == 'synthetic' else dataset} "
         f"{settings.image_size}px",
-        provenance=_provenance(dataset, config.data_dir),
+        provenance=caption_provenance(dataset, config.data_dir),
         vocabulary=vocabulary,
         train=encoded["train"],
         test=encoded["val"],
@@ -269,7 +204,7 @@ def check_vocabulary(vocabulary: Vocabulary, settings: CaptionSettings, referenc
     if len(vocabulary) <= len(SPECIALS):
         from collections import Counter
 
-        from keyarch.train.bleu import tokenize
+        from keyarch.data.tokenizer import tokenize
 
         counts = Counter(w for refs in references for c in refs for w in tokenize(c))
         word, count = counts.most_common(1)[0] if counts else ("", 0)
@@ -309,57 +244,6 @@ def captioner_metadata(model: ShowAndTell, vocabulary: Vocabulary, data: Caption
         "captioner": asdict(model.config),
         "vocabulary": vocabulary.words,
         "blind_caption": data.blind,  # the baseline caption_eval reports beside the model
-    }
-
-
-def load_captioner(path: str | Path) -> tuple[ShowAndTell, Vocabulary, dict]:
-    """A trained captioner, its vocabulary and its metadata from ``model.safetensors`` (or a
-    run's checkpoint)."""
-    from keyarch.train.checkpoint import load_weights
-
-    tensors, metadata = load_weights(path)
-    if metadata.get("task") != "captioning" or "captioner" not in metadata:
-        raise BadInput(
-            f"{path}: not a keyarch captioning model (train one with keyarch caption train)"
-        )
-    config = CaptionerConfig(**{**metadata["captioner"], "pretrained_encoder": False})
-    model = ShowAndTell(config)
-    try:
-        model.load_state_dict(tensors, strict=True)
-    except RuntimeError as error:
-        raise BadInput(f"{path}: weights do not fit: {str(error).splitlines()[0]}") from None
-    return model.eval(), Vocabulary(metadata["vocabulary"]), metadata
-
-
-@torch.no_grad()
-def generate(model: ShowAndTell, images: torch.Tensor, beam_size: int = 1,
-             length_penalty: float = 0.0) -> list[list[int]]:  # fmt: skip
-    """Word indices of one caption per image: greedy (beam 1) or beam search."""
-    model.eval()
-    if beam_size == 1:
-        return [row.tolist() for row in model.greedy(images)]
-    return model.beam_search(images, beam_size=beam_size, length_penalty=length_penalty)
-
-
-def caption_scores(generated: list[list[str]], references: list[list[str]],
-                   scenes: list | None) -> dict[str, float]:  # fmt: skip
-    """BLEU-1..4, and where the scenes are known the structural scores
-    (``keyarch.data.scene_scores.SCORES``)."""
-    scores = bleu_scores(generated, references)
-    if scenes is not None:
-        from keyarch.data.scene_scores import scene_scores
-
-        scores.update(scene_scores(scenes, generated))
-    return scores
-
-
-def baseline_keys(split: str, references, scenes, blind: str) -> dict[str, float]:
-    """The baselines of one split as flat keys: ``blind_test_bleu4``,
-    ``reversed_test_relation_accuracy``, ``oracle_novel_exact_match``, ..."""
-    return {
-        f"{who}_{split}_{key}": value
-        for who, scores in baseline_scores(references, scenes, blind).items()
-        for key, value in scores.items()
     }
 
 
@@ -473,23 +357,6 @@ class CaptioningTask:
         )
 
 
-def final_split_line(scores: dict, split: str, beam_size: int) -> str:
-    """One split's scores beside its baselines: what the run and ``caption eval`` print."""
-
-    def part(who: str) -> str:
-        prefix = f"{who}_{split}_" if who else f"{split}_"
-        if f"{prefix}bleu4" not in scores:
-            return ""
-        text = f"BLEU-4 {scores[f'{prefix}bleu4']:.3f}"
-        if f"{prefix}exact_match" in scores:
-            text += (f", relation {scores[f'{prefix}relation_accuracy']:.3f}, exact match "
-                     f"{scores[f'{prefix}exact_match']:.3f}")  # fmt: skip
-        return f"{who or 'model'} {text}"
-
-    parts = [part(who) for who in ("", "blind", "reversed", "oracle")]
-    return f"{split} (beam {beam_size}): " + "; ".join(p for p in parts if p)
-
-
 class _Nth:
     """Stands in for a random generator: always the k-th reference."""
 
@@ -500,106 +367,78 @@ class _Nth:
         return items[self.k]
 
 
-def normalise(images: torch.Tensor, mean, std) -> torch.Tensor:
-    """uint8 images (N, 3, H, W) as the encoder reads them: scaled to [0, 1], then
-    standardised per channel (what training used, saved in the weights' metadata)."""
-    mean = torch.tensor(mean, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(std, device=images.device).view(1, 3, 1, 1)
-    return (images.float() / 255 - mean) / std
+class Captioning(Task):
+    """A Show and Tell captioner, ``config.model`` its image encoder, on a caption dataset
+    (``keyarch caption train``)."""
 
+    name = "captioning"
 
-def caption_files(
-    model: ShowAndTell,
-    vocabulary: Vocabulary,
-    metadata: dict,
-    paths: list[str],
-    beam_size: int = 3,
-    length_penalty: float = 0.0,
-) -> list[tuple[str, str]]:
-    """(path, caption) of each image file, resized to the size the model was trained at."""
-    from torchvision.transforms.v2 import functional as TF
+    def plan(self) -> tuple[str, Recipe]:
+        config = self.config
+        self.settings_ = config.caption or CaptionSettings()
+        self.config = config = replace(config, caption=self.settings_)
+        dataset = config.dataset or "synthetic"
+        recipe = config.recipe or default_recipe("captioning", dataset, config.model)
+        if self.card.task != "image-classification":
+            raise BadInput(f"{self.card.name} is a {self.card.task} model; a captioner's "
+                           "encoder is an image classifier")  # fmt: skip
+        if os.environ.get("WORLD_SIZE", "1") != "1":
+            raise BadInput("captioning trains in one process (not under torchrun)")
+        if recipe.freeze_encoder_epochs and self.settings_.freeze_encoder:
+            raise BadInput(
+                "--freeze-encoder-epochs with --freeze-encoder: the encoder is either frozen "
+                "throughout or frozen for the first epochs, not both"
+            )
+        if recipe.ema_decay:
+            raise BadInput(
+                "ema_decay (weight averaging) is for classification runs; captioning does "
+                "not average its weights"
+            )
+        return dataset, recipe
 
-    from keyarch.data.caption_corpora import read_rgb
+    def input_shape(self) -> tuple[int, ...] | None:
+        side = self.settings_.image_size
+        return (3, side, side)
 
-    size = int(metadata["image_size"])
-    check_beam(beam_size, vocabulary)
-    results = []
-    for path in paths:
-        image = TF.resize(read_rgb(Path(path)), [size, size], antialias=True)
-        (words,) = generate(
-            model,
-            normalise(image[None], metadata["mean"], metadata["std"]),
-            beam_size,
-            length_penalty,
+    def prepare(self, context: Context, device: torch.device) -> CaptionData:
+        self.data = prepare_caption_data(self.config, self.recipe, context, device)
+        return self.data
+
+    def build_model(self) -> ShowAndTell:
+        return build_captioner(self.config.model, self.settings_, self.data.vocabulary)
+
+    def run_name(self) -> str:
+        return f"caption-{self.config.model}-{self.dataset}"
+
+    def settings(self) -> dict[str, object]:
+        return {"task": self.name, "caption": asdict(self.settings_)}
+
+    def start(self) -> CaptioningTask:
+        self.objective = CaptioningTask(self.data, self.settings_)
+        return self.objective
+
+    def evaluate(self, network, *, last: bool, autocast, context: Context,
+                 device: torch.device) -> dict[str, float]:  # fmt: skip
+        """The validation split: teacher-forced loss and greedy captions' BLEU."""
+        return self.objective.evaluate(network, self.data.test, context=context, device=device,
+                                       autocast=autocast)  # fmt: skip
+
+    def weights_metadata(self, model: ShowAndTell) -> dict[str, object]:
+        return captioner_metadata(model, self.data.vocabulary, self.data)
+
+    def before_epoch(self, model: ShowAndTell, epoch: int, first: bool) -> str | None:
+        """Two-phase fine-tuning (recipe ``freeze_encoder_epochs``): the encoder is frozen for
+        the first epochs and trains with the decoder after; decided by the epoch alone, so
+        a resumed run is in the phase an uninterrupted one would be."""
+        frozen_epochs = self.recipe.freeze_encoder_epochs
+        if not frozen_epochs:
+            return None
+        model.set_encoder_frozen(epoch < frozen_epochs)
+        if not (epoch == frozen_epochs or (first and epoch < frozen_epochs)):
+            return None
+        return f"epoch {epoch + 1}: the encoder is " + (
+            f"frozen until epoch {frozen_epochs} (phase 1: the LSTM alone)"
+            if epoch < frozen_epochs
+            else f"trained from now on at {model.config.encoder_lr_scale}x the rate "
+            "(phase 2: fine-tuning)"
         )
-        results.append((path, " ".join(vocabulary.decode(words))))
-    return results
-
-
-def evaluate_weights(
-    weights: str | Path,
-    *,
-    split: str = "test",
-    dataset: str | None = None,
-    data_dir: str | None = None,
-    limit: int | None = None,
-    beam_size: int = 3,
-    length_penalty: float = 0.0,
-    grid: str | Path | None = None,
-) -> dict:
-    """BLEU-1..4 of a trained captioner on one split (and the structural scores where the
-    scenes are known), beside the blind, reversed-relation and oracle baselines (flat keys
-    ``blind_{split}_bleu4``, ...), with every caption; ``grid``: a PNG of the first images
-    with their generated and first reference captions."""
-    import time
-
-    model, vocabulary, metadata = load_captioner(weights)
-    check_beam(beam_size, vocabulary)
-    dataset = dataset or metadata.get("caption_dataset", "synthetic")
-    size = int(metadata["image_size"])
-    images, references, scenes = load_split(dataset, split, size, data_dir, limit)
-    blind = metadata.get("blind_caption")
-    if blind is None:  # weights saved before keyarch kept the blind caption beside them
-        blind = blind_caption(
-            load_split(
-                dataset,
-                "train",
-                32 if dataset == "synthetic" else size,
-                data_dir,
-                None if dataset == "synthetic" else 2000,
-            )[1]
-        )
-    started = time.perf_counter()
-    captions = []
-    for begin in range(0, len(images), 256):
-        batch = normalise(images[begin : begin + 256], metadata["mean"], metadata["std"])
-        captions += [
-            vocabulary.decode(w) for w in generate(model, batch, beam_size, length_penalty)
-        ]
-    scores = caption_scores(captions, references, scenes)
-    baselines = baseline_keys(split, references, scenes, blind)
-    if grid:
-        from keyarch.analysis.caption_grid import draw_caption_grid
-
-        draw_caption_grid(
-            grid, images[:16], [" ".join(c) for c in captions[:16]],
-            [refs[0] for refs in references[:16]],
-            f"{Path(weights).parent.name}: the first 16 of the {len(images)} {dataset} {split} "
-            f"images; beam {beam_size}; BLEU-4 over all {scores['bleu4']:.3f}",
-        )  # fmt: skip
-    return {
-        "weights": str(weights),
-        "dataset": dataset,
-        "split": split,
-        "images": len(images),
-        "beam_size": beam_size,
-        "length_penalty": length_penalty,
-        "scores": scores,
-        "baselines": baselines,
-        "blind_caption": blind,
-        "seconds": round(time.perf_counter() - started, 2),
-        "captions": [
-            {"generated": " ".join(c), "references": refs}
-            for c, refs in zip(captions, references, strict=True)
-        ],
-    }

@@ -1,56 +1,29 @@
-"""What is trained: a task says what the loss and the metrics of a batch are and how a
-model is evaluated; the loop in ``keyarch.train.engine`` knows none of it.
+"""Image classification: the task of every CNN and hybrid in keyarch.
 
-Metrics are summed on the training device (no host synchronisation per step) in a
-``totals`` vector the task lays out, and read once when they are reported.
+``Classification`` is the plug-in (the dataset and recipe by default, the data in memory
+or in loader processes, the model with its recipe's options, the weights' metadata that
+``keyarch eval`` and ``predict`` read); ``ClassificationTask`` its objective:
+cross-entropy, top-1 and top-5, summed on the training device (no host synchronisation
+per step) and read once when they are reported.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
+from keyarch.errors import BadInput
 from keyarch.models.base import AuxiliaryOutputs
+from keyarch.registry import builder_options, create_model
 from keyarch.train.distributed import Context, sum_across
 from keyarch.train.evaluate import tta_probabilities
+from keyarch.train.recipes import Recipe, default_recipe
+from keyarch.train.tasks.base import Task
 
-
-class Task(Protocol):
-    metric_names: tuple[str, ...]  # what ``summarise`` returns, e.g. ("loss", "top1", "top5")
-    headline: str  # the evaluation metric a "plateau" schedule follows, e.g. "top1"
-    evaluated: str  # the split evaluated after each epoch: its metrics' prefix ("test")
-
-    def forward(self, network, inputs: torch.Tensor, targets: torch.Tensor): ...
-
-    def loss(self, outputs, targets: torch.Tensor) -> torch.Tensor: ...
-
-    def new_totals(self, device: torch.device) -> torch.Tensor: ...
-
-    def accumulate(self, totals: torch.Tensor, outputs, targets, loss: torch.Tensor) -> None: ...
-
-    def summarise(self, totals: torch.Tensor) -> dict[str, float]: ...
-
-    def evaluate(
-        self,
-        network,
-        batches,
-        *,
-        crop: int,
-        tta: str,
-        autocast,
-        context: Context,
-        device: torch.device,
-    ) -> dict[str, float]: ...
-
-    def finish(self, network, context: Context) -> dict[str, float]: ...
-
-    def epoch_line(self, row: dict[str, float], epochs: int) -> str: ...
-
-    def final_line(self, summary: dict[str, object]) -> str: ...
+IMAGE_TASK = "image-classification"  # the cards' task this one trains
 
 
 @dataclass(frozen=True)
@@ -164,3 +137,79 @@ class ClassificationTask:
 
 def _centre(images: torch.Tensor, crop: int) -> torch.Tensor:
     return TF.center_crop(images, [crop, crop])
+
+
+def create_for_recipe(name: str, recipe: Recipe, **arguments) -> torch.nn.Module:
+    """The model with the options its recipe trains it with (Xception's dropout 0.5,
+    Inception-v3's auxiliary classifier); an option the model lacks is named."""
+    options = dict(recipe.model_options)
+    builder = builder_options(name)
+    unknown = sorted(set(options) - set(builder))
+    if unknown:
+        raise BadInput(
+            f"recipe {recipe.name} sets model option(s) {', '.join(unknown)}, which {name} "
+            f"does not take (it takes {', '.join(sorted(set(builder) - set(arguments)))})"
+        )
+    return create_model(name, **arguments, **options)
+
+
+class Classification(Task):
+    """An image classifier on an image dataset (``keyarch train NAME``)."""
+
+    name = "classification"
+
+    def plan(self) -> tuple[str, Recipe]:
+        config, card = self.config, self.card
+        if card.task != IMAGE_TASK:
+            raise BadInput(f"{card.name} is a {card.task} model, and the classification task "
+                           "trains image models (keyarch list --task image-classification); "
+                           f"train it with task={card.task!r}")  # fmt: skip
+        dataset = config.dataset or ("mnist" if card.input_size[0] == 1 else "cifar10")
+        from keyarch.data.sequences import SEQUENCE_DATASETS
+
+        if dataset in SEQUENCE_DATASETS:
+            raise BadInput(f"--dataset {dataset} holds sequences; {card.name} is an image "
+                           "model and trains on image datasets")  # fmt: skip
+        recipe = config.recipe or default_recipe(card.family, dataset, config.model)
+        if recipe.freeze_encoder_epochs:
+            raise BadInput(
+                f"freeze_encoder_epochs is a captioning recipe field (keyarch caption train); "
+                f"{config.model} trains as a classifier"
+            )
+        return dataset, recipe
+
+    def input_shape(self) -> tuple[int, ...] | None:
+        side = self.config.image_size
+        return None if side is None else (self.card.input_size[0], side, side)
+
+    def prepare(self, context: Context, device: torch.device):
+        from keyarch.train.data import prepare_data
+
+        self.data = prepare_data(self.config, self.card, self.dataset, self.recipe, context,
+                                 device)  # fmt: skip
+        return self.data
+
+    def build_model(self) -> torch.nn.Module:
+        return create_for_recipe(self.config.model, self.recipe,
+                                 num_classes=len(self.data.classes),
+                                 in_chans=self.data.channels)  # fmt: skip
+
+    def run_name(self) -> str:
+        return f"{self.config.model}-{self.dataset}" + ("-embedded" if self.data.embedded else "")
+
+    def start(self) -> ClassificationTask:
+        self.objective = ClassificationTask(len(self.data.classes), self.recipe.label_smoothing)
+        return self.objective
+
+    def evaluate(self, network, *, last: bool, autocast, context: Context,
+                 device: torch.device) -> dict[str, float]:  # fmt: skip
+        """Centre-crop test metrics; on the last epoch the recipe's test-time augmentation
+        beside them."""
+        return self.objective.evaluate(
+            network, self.data.test_batches(), crop=self.data.crop,
+            tta=self.recipe.tta if last else "none", autocast=autocast, context=context,
+            device=device,
+        )  # fmt: skip
+
+    def weights_metadata(self, model: torch.nn.Module) -> dict[str, object]:
+        return self.data.weights_metadata(self.config.model, self.recipe.tta)

@@ -23,7 +23,8 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 
-from keyarch.train.bleu import bleu_scores, tokenize
+from keyarch.data.tokenizer import tokenize
+from keyarch.metrics.bleu import bleu_scores
 
 
 class _ConstantBleu:
@@ -88,7 +89,7 @@ def _bleu(captions: Sequence[str], references: Sequence[Sequence[str]]) -> dict[
 def baseline_scores(references: Sequence[Sequence[str]], scenes, blind: str) -> dict[str, dict]:
     """BLEU-1..4 (and the structural scores, where ``scenes`` are known) of the blind,
     reversed and oracle captioners on one split: ``{"blind": {...}, ...}``."""
-    from keyarch.data.scene_scores import scene_scores
+    from keyarch.metrics.scenes import scene_scores
 
     results = {"blind": _bleu([blind] * len(references), references)}
     if all(len(refs) > 1 for refs in references):
