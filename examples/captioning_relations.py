@@ -26,7 +26,7 @@ AXIS = {"left of": "left/right", "right of": "left/right", "above": "above/below
 
 
 def axis_and_direction(captions: list[str], scenes) -> dict[str, dict[str, float]]:
-    from keyarch.data.scene_scores import read_caption, score_caption
+    from keyarch.metrics.scenes import read_caption, score_caption
 
     result = {}
     for axis in ("left/right", "above/below"):
@@ -63,9 +63,10 @@ def feature_movement(encoders: dict, images: torch.Tensor) -> dict[str, dict[str
 
 def main() -> None:
     from keyarch import create_model
+    from keyarch.data.captions import normalise
     from keyarch.data.images import IMAGENET_MEAN, IMAGENET_STD
     from keyarch.data.synthetic_captions import SyntheticCaptions
-    from keyarch.train.captioning import load_captioner, normalise
+    from keyarch.train.trained_captioner import load_captioner
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", required=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from keyarch.cli.common import add_overwrite, choices_help, positive_int
-from keyarch.data.catalog import IMAGE_DATASETS as DATASETS
+from keyarch.data.catalog import DATASETS
 from keyarch.train.recipes import TTA_MODES
 
 

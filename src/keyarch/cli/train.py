@@ -12,7 +12,8 @@ from keyarch.cli.common import (
     positive_float,
     positive_int,
 )
-from keyarch.data.catalog import DATASETS
+from keyarch.data.catalog import DATASETS as IMAGE_DATASETS
+from keyarch.data.catalog import SEQUENCE_DATASETS
 from keyarch.train.recipes import (
     AUGMENTATIONS,
     NORMALISATIONS,
@@ -21,6 +22,8 @@ from keyarch.train.recipes import (
     SCHEDULES,
     TTA_MODES,
 )
+
+DATASETS = IMAGE_DATASETS + SEQUENCE_DATASETS  # what keyarch train trains on
 
 # recipe fields a flag can override: (field, type, choices)
 RECIPE_FLAGS = (

@@ -1,8 +1,7 @@
 """The names of the datasets keyarch reads (no PyTorch needed to list them)."""
 
-IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10", "cifar100", "cifar10-jpeg", "folder")
+DATASETS = ("mnist", "fashion-mnist", "cifar10", "cifar100", "cifar10-jpeg", "folder")  # images
 SEQUENCE_DATASETS = ("task-2c",)  # generated (keyarch.data.sequences)
-DATASETS = IMAGE_DATASETS + SEQUENCE_DATASETS
 
 # the augmentations a recipe names (``Recipe.augment``; keyarch.data.transforms and
 # keyarch.data.batch_augment implement them)

@@ -97,9 +97,11 @@ def load_sequences(dataset: str, split: str, limit: int | None = None) -> Sequen
                        f"{', '.join(SEQUENCE_DATASETS)}")  # fmt: skip
     if split not in SIZES:
         raise BadInput(f"{dataset} has no {split!r} split; it has {', '.join(SIZES)}")
-    count = min(limit or SIZES[split], SIZES[split])
     generator = torch.Generator().manual_seed(SEEDS[split])
-    symbols, lengths, labels = task_2c_symbols(count, LAG, generator)
+    symbols, lengths, labels = task_2c_symbols(SIZES[split], LAG, generator)
+    if limit and limit < SIZES[split]:  # the first N of the fixed set
+        symbols, lengths, labels = symbols[:limit], lengths[:limit], labels[:limit]
+        symbols = symbols[:, : int(lengths.max())].clone()
     return SequenceSplit(symbols, lengths, labels, LAG)
 
 

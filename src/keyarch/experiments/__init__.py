@@ -56,7 +56,8 @@ def run_experiment(name: str, profile: str = "quick", seeds: int | None = None,
 
 
 def experiment_module(name: str):
-    """The module of experiment ``name`` (its ``run``, and ``rejudge`` where it has one)."""
+    """The module of experiment ``name``: its ``CLAIM``, ``PROFILES`` and ``measure``, and
+    ``rejudge`` where it has one."""
     if name not in EXPERIMENTS:
         raise BadInput(f"unknown experiment {name!r}; expected one of {', '.join(EXPERIMENTS)}")
     return importlib.import_module(EXPERIMENTS[name])

@@ -2,11 +2,11 @@
 its analysis.
 
 An experiment names its ``Claim`` (what the paper says and where), its ``PROFILES`` (the
-settings of ``quick`` and ``full``, each with its number of seeds), and in ``run`` opens a
-``Trial``: the trial has chosen the profile's settings and seeds, reads finished training
-runs back (``trial.runs``), and turns the rows and the experiment's judgement (table
-lines, verdict, reason: the verdict rule of ``keyarch.experiments.report``) into the
-``Report``.
+settings of ``quick`` and ``full``, each with its number of seeds) and ``measure(trial)``.
+``run_experiment`` opens the ``Trial``: it has chosen the profile's settings and seeds,
+reads finished training runs back (``trial.runs``), and turns the rows and the
+experiment's judgement (table lines, verdict, reason: the verdict rule of
+``keyarch.experiments.verdicts``) into the ``Report``.
 """
 
 from __future__ import annotations

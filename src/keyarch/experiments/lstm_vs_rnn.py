@@ -269,7 +269,7 @@ def rejudge(folder) -> Report:
 
 
 def measure(trial: Trial) -> Report:
-    """``data_dir`` is unused: the sequences are generated."""
+    """The sequences are generated: the trial's data folder is not read."""
     settings, seeds, out = trial.settings, trial.seeds, trial.out
     rows = []
     variants = settings["variants"]

@@ -111,11 +111,11 @@ def train_one_epoch(run: RunState, epoch: int) -> EpochStats:
             run.average.update(run.model, progress["step"])
         images += len(targets) * run.context.world_size
         bar.update()
+        _after_step(run, totals, bad_step, bar)
         if not bar.disable and progress["step"] % 25 == 0:
             speed = images / max(time.perf_counter() - started, 1e-9)
             bar.set_postfix({k: f"{v:.4f}" for k, v in objective.summarise(totals).items()}
                             | {"img/s": f"{speed:.0f}"})  # fmt: skip
-        _after_step(run, totals, bad_step, bar)
     bar.close()
     _diverged(run, bad_step)
     summed = distributed.sum_across(totals, run.context)

@@ -114,12 +114,12 @@ def final_scores(row: dict, evaluated: str, average_kept: bool) -> dict:
 
 
 def run_summary(run, started: float, train_seconds: float) -> dict:
+    """What ``summary.json`` holds: the data, the recipe, the final scores, the speed, the
+    arguments, the versions and where the run computed."""
     import torchvision
 
     from keyarch import __version__
 
-    """What ``summary.json`` holds: the data, the recipe, the final scores, the speed, the
-    arguments, the versions and where the run computed."""
     config, recipe, data, progress = run.config, run.task.recipe, run.task.data, run.progress
     model, context, objective = run.model, run.context, run.objective
     final = progress["history"][-1] if progress["history"] else {}

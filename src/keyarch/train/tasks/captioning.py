@@ -107,8 +107,6 @@ class CaptionData:
     crop: int
     embedded: bool = False
     workers: int = 0
-    classes: tuple[str, ...] = ()
-    channels: int = 3
     notes: list[str] = field(default_factory=list)
 
     def steps_per_epoch(self) -> int:

@@ -17,11 +17,10 @@ import torch.nn.functional as F
 
 from keyarch.data.sequences import PROVENANCE, SEQUENCE_DATASETS, SequenceSplit, load_sequences
 from keyarch.errors import BadInput
-from keyarch.registry import create_model
 from keyarch.train.distributed import Context, epoch_batches, sum_across
 from keyarch.train.recipes import Recipe, default_recipe
 from keyarch.train.tasks.base import Task
-from keyarch.train.tasks.classification import ClassificationTask
+from keyarch.train.tasks.classification import ClassificationTask, create_for_recipe
 
 SEQUENCE_TASK = "sequence-classification"  # the cards' task this one trains
 EVALUATION_BATCH = 1024
@@ -62,6 +61,7 @@ class SequenceData:
             yield self.test.batch(torch.tensor(indices, device=self.test.labels.device))
 
 
+@dataclass(frozen=True)
 class SequenceObjective(ClassificationTask):
     """Cross-entropy and accuracy of sequences read up to their lengths."""
 
@@ -148,9 +148,9 @@ class SequenceClassification(Task):
         return self.data
 
     def build_model(self) -> torch.nn.Module:
-        options = dict(self.recipe.model_options)
-        return create_model(self.config.model, num_classes=len(self.data.classes),
-                            input_size=self.data.train.features, **options)  # fmt: skip
+        return create_for_recipe(self.config.model, self.recipe,
+                                 num_classes=len(self.data.classes),
+                                 input_size=self.data.train.features)  # fmt: skip
 
     def start(self) -> SequenceObjective:
         self.objective = SequenceObjective(len(self.data.classes), self.recipe.label_smoothing)
