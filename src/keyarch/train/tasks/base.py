@@ -66,10 +66,19 @@ class Task:
     chosen ``dataset`` and ``recipe`` and refused what it cannot train."""
 
     name = ""
+    card_task = "image-classification"  # the cards' task of the models it trains
     images = True  # batches are images (channels-last applies)
 
     def __init__(self, config, card: ModelCard) -> None:
         self.config, self.card = config, card
+        if card.task != self.card_task:
+            from keyarch.errors import BadInput
+            from keyarch.train.tasks import FOR_MODELS
+
+            raise BadInput(f"{card.name} is a {card.task} model, and the {self.name} task "
+                           f"trains {self.card_task} models (keyarch list --task "
+                           f"{self.card_task}); train it with task="
+                           f"{FOR_MODELS[card.task]!r}")  # fmt: skip
         self.dataset, self.recipe = self.plan()
         self.data: RunData | None = None
         self.objective: Objective | None = None

@@ -377,9 +377,6 @@ class Captioning(Task):
         self.config = config = replace(config, caption=self.settings_)
         dataset = config.dataset or "synthetic"
         recipe = config.recipe or default_recipe("captioning", dataset, config.model)
-        if self.card.task != "image-classification":
-            raise BadInput(f"{self.card.name} is a {self.card.task} model; a captioner's "
-                           "encoder is an image classifier")  # fmt: skip
         if os.environ.get("WORLD_SIZE", "1") != "1":
             raise BadInput("captioning trains in one process (not under torchrun)")
         if recipe.freeze_encoder_epochs and self.settings_.freeze_encoder:

@@ -23,8 +23,6 @@ from keyarch.train.evaluate import tta_probabilities
 from keyarch.train.recipes import Recipe, default_recipe
 from keyarch.train.tasks.base import Task
 
-IMAGE_TASK = "image-classification"  # the cards' task this one trains
-
 
 @dataclass(frozen=True)
 class ClassificationTask:
@@ -160,10 +158,6 @@ class Classification(Task):
 
     def plan(self) -> tuple[str, Recipe]:
         config, card = self.config, self.card
-        if card.task != IMAGE_TASK:
-            raise BadInput(f"{card.name} is a {card.task} model, and the classification task "
-                           "trains image models (keyarch list --task image-classification); "
-                           f"train it with task={card.task!r}")  # fmt: skip
         dataset = config.dataset or ("mnist" if card.input_size[0] == 1 else "cifar10")
         from keyarch.data.sequences import SEQUENCE_DATASETS
 

@@ -103,14 +103,11 @@ class SequenceClassification(Task):
     """A recurrent model on a generated sequence dataset (``keyarch train lstm``)."""
 
     name = SEQUENCE_TASK
+    card_task = SEQUENCE_TASK
     images = False
 
     def plan(self) -> tuple[str, Recipe]:
         config, card = self.config, self.card
-        if card.task != SEQUENCE_TASK:
-            raise BadInput(f"{card.name} is a {card.task} model; the {SEQUENCE_TASK} task "
-                           "trains the recurrent models (keyarch list --task "
-                           f"{SEQUENCE_TASK})")  # fmt: skip
         dataset = config.dataset or SEQUENCE_DATASETS[0]
         if dataset not in SEQUENCE_DATASETS:
             names = ", ".join(SEQUENCE_DATASETS)
