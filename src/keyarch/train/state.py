@@ -3,7 +3,7 @@ the exceptions the engine raises and the figures of one epoch."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -65,8 +65,8 @@ class RunState:
     channels_last: bool
     steps_per_epoch: int
     stop: StopRequest
-    scaler: torch.amp.GradScaler = None
-    autocast: object = None
+    scaler: torch.amp.GradScaler = field(init=False)  # from the config's amp and the device
+    autocast: object = field(init=False)
 
     def __post_init__(self) -> None:
         device = self.context.device

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
+from keyarch.data.catalog import SEQUENCE_DATASETS
 from keyarch.errors import BadInput
 from keyarch.models.base import AuxiliaryOutputs
 from keyarch.registry import builder_options, create_model
@@ -159,8 +160,6 @@ class Classification(Task):
     def plan(self) -> tuple[str, Recipe]:
         config, card = self.config, self.card
         dataset = config.dataset or ("mnist" if card.input_size[0] == 1 else "cifar10")
-        from keyarch.data.sequences import SEQUENCE_DATASETS
-
         if dataset in SEQUENCE_DATASETS:
             raise BadInput(f"--dataset {dataset} holds sequences; {card.name} is an image "
                            "model and trains on image datasets")  # fmt: skip
